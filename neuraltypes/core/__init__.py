@@ -1,0 +1,130 @@
+"""The torch-free core: axis kinds, the axes grammar, element types, ``NeuralType`` and ``NT``.
+
+Importing this package never imports torch; the mypy plugin depends on that.
+"""
+
+from ._axes import AxisKind as AxisKind
+from ._axes import AxisKindAbstract as AxisKindAbstract
+from ._axes import AxisType as AxisType
+from ._axes import NamedAxisKind as NamedAxisKind
+from ._axes import axis_kind_of_name as axis_kind_of_name
+from ._comparison import NeuralTypeComparisonResult as NeuralTypeComparisonResult
+from ._dims import BinOp as BinOp
+from ._dims import Const as Const
+from ._dims import DimExpr as DimExpr
+from ._dims import Var as Var
+from ._dtypes import DTYPE_FAMILIES as DTYPE_FAMILIES
+from ._dtypes import dtype_names as dtype_names
+from ._dtypes import normalize_dtype as normalize_dtype
+from ._elements import AcousticEncodedRepresentation as AcousticEncodedRepresentation
+from ._elements import AudioSignal as AudioSignal
+from ._elements import BoolType as BoolType
+from ._elements import CategoricalValuesType as CategoricalValuesType
+from ._elements import ChannelType as ChannelType
+from ._elements import ClassificationTarget as ClassificationTarget
+from ._elements import EmbeddedTextType as EmbeddedTextType
+from ._elements import EncodedRepresentation as EncodedRepresentation
+from ._elements import FloatType as FloatType
+from ._elements import HypothesisType as HypothesisType
+from ._elements import ImageFeatureValue as ImageFeatureValue
+from ._elements import ImageValue as ImageValue
+from ._elements import Index as Index
+from ._elements import IntType as IntType
+from ._elements import LabelsType as LabelsType
+from ._elements import Length as Length
+from ._elements import LengthsType as LengthsType
+from ._elements import LogDeterminantType as LogDeterminantType
+from ._elements import LogitsType as LogitsType
+from ._elements import LogprobsType as LogprobsType
+from ._elements import LossType as LossType
+from ._elements import MaskType as MaskType
+from ._elements import MelSpectrogramType as MelSpectrogramType
+from ._elements import MFCCSpectrogramType as MFCCSpectrogramType
+from ._elements import NormalDistributionLogVarianceType as NormalDistributionLogVarianceType
+from ._elements import NormalDistributionMeanType as NormalDistributionMeanType
+from ._elements import NormalDistributionSamplesType as NormalDistributionSamplesType
+from ._elements import NormalizedImageValue as NormalizedImageValue
+from ._elements import PredictionsType as PredictionsType
+from ._elements import ProbabilityDistributionSamplesType as ProbabilityDistributionSamplesType
+from ._elements import ProbsType as ProbsType
+from ._elements import RegressionValuesType as RegressionValuesType
+from ._elements import SequenceToSequenceAlignmentType as SequenceToSequenceAlignmentType
+from ._elements import SpectrogramType as SpectrogramType
+from ._elements import StringLabel as StringLabel
+from ._elements import StringType as StringType
+from ._elements import Target as Target
+from ._elements import TokenDurationType as TokenDurationType
+from ._elements import TokenIndex as TokenIndex
+from ._elements import TokenLogDurationType as TokenLogDurationType
+from ._elements import VideoSignal as VideoSignal
+from ._elements import VoidType as VoidType
+from ._grammar import AxesSyntaxError as AxesSyntaxError
+from ._grammar import format_axes as format_axes
+from ._grammar import parse_axes as parse_axes
+from ._neural_type import NeuralType as NeuralType
+from ._nt import NT as NT
+from ._nt import neural_type_of as neural_type_of
+
+__all__ = [
+    "AcousticEncodedRepresentation",
+    "AudioSignal",
+    "AxesSyntaxError",
+    "AxisKind",
+    "AxisKindAbstract",
+    "AxisType",
+    "BinOp",
+    "BoolType",
+    "CategoricalValuesType",
+    "ChannelType",
+    "ClassificationTarget",
+    "Const",
+    "DTYPE_FAMILIES",
+    "DimExpr",
+    "EmbeddedTextType",
+    "EncodedRepresentation",
+    "FloatType",
+    "HypothesisType",
+    "ImageFeatureValue",
+    "ImageValue",
+    "Index",
+    "IntType",
+    "LabelsType",
+    "Length",
+    "LengthsType",
+    "LogDeterminantType",
+    "LogitsType",
+    "LogprobsType",
+    "LossType",
+    "MFCCSpectrogramType",
+    "MaskType",
+    "MelSpectrogramType",
+    "NT",
+    "NamedAxisKind",
+    "NeuralType",
+    "NeuralTypeComparisonResult",
+    "NormalDistributionLogVarianceType",
+    "NormalDistributionMeanType",
+    "NormalDistributionSamplesType",
+    "NormalizedImageValue",
+    "PredictionsType",
+    "ProbabilityDistributionSamplesType",
+    "ProbsType",
+    "RegressionValuesType",
+    "SequenceToSequenceAlignmentType",
+    "SpectrogramType",
+    "StringLabel",
+    "StringType",
+    "Target",
+    "TokenDurationType",
+    "TokenIndex",
+    "TokenLogDurationType",
+    "Var",
+    "VideoSignal",
+    "VoidType",
+    "axis_kind_of_name",
+    "dtype_names",
+    "format_axes",
+    "neural_type_of",
+    "normalize_dtype",
+    "parse_axes",
+]

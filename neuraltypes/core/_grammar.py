@@ -1,0 +1,168 @@
+"""The axes grammar: the one parser for axes strings such as ``"B T_enc D:80"``, shared by run time and plugin.
+
+Axes are separated by whitespace. Each axis is one of::
+
+    B  T_enc  vocab   a named axis: its kind (NeMo's names; other names are kinds of their own)
+                      and its size variable, shared by every argument and the return of one call
+    D:80              a named axis with a fixed size
+    80                an anonymous axis of fixed size (kind Any)
+    _                 an anonymous axis of any size (kind Any)
+    *batch   ...      zero or more axes (named or anonymous); at most one per string
+    #B                broadcastable: size 1, or the size bound to B
+    T-1  2*D  (H+1)//2   a size computed from other axes (no spaces; + - * // and parentheses)
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from ._axes import AxisKind, AxisType, axis_kind_of_name
+from ._dims import BinOp, Const, DimExpr, Var
+
+__all__ = ["AxesSyntaxError", "parse_axes", "format_axes"]
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_INT = re.compile(r"[0-9]+")
+
+
+class AxesSyntaxError(ValueError):
+    """An axes string that does not parse: says where, and what was expected there."""
+
+    def __init__(self, text: str, position: int, expected: str) -> None:
+        self.text = text
+        self.position = position
+        self.expected = expected
+        if position < len(text) and not text[position].isspace():
+            found = repr(text[position])
+        else:
+            found = "the end of the axis" if position < len(text) else "the end of the string"
+        super().__init__(
+            f"invalid axes {text!r}: expected {expected} at column {position + 1}, found {found}\n"
+            f"  {text}\n  {' ' * position}^"
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_axes(text: str) -> tuple[AxisType, ...]:
+    """Parse an axes string into axis types. Cached: each distinct string is parsed once.
+
+    Raises:
+        AxesSyntaxError: with the column and what was expected there.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"axes must be a string, got {type(text).__name__}")
+    axes: list[AxisType] = []
+    variadic_at: int | None = None
+    for match in re.finditer(r"\S+", text):
+        axis = _parse_token(text, match.start(), match.end())
+        if axis.variadic:
+            if variadic_at is not None:
+                raise AxesSyntaxError(
+                    text, match.start(), f"no second variadic axis (the first is at column {variadic_at + 1})"
+                )
+            variadic_at = match.start()
+        axes.append(axis)
+    return tuple(axes)
+
+
+def format_axes(axes: tuple[AxisType, ...]) -> str:
+    """The axes string of parsed axes: ``parse_axes(format_axes(a)) == a`` for parsed axes."""
+    return " ".join(str(axis) for axis in axes)
+
+
+def _parse_token(text: str, start: int, end: int) -> AxisType:
+    token = text[start:end]
+    if token == "...":
+        return AxisType(AxisKind.Any, variadic=True)
+    if token == "_":
+        return AxisType(AxisKind.Any)
+    if token[0] == "*":
+        name = _expect_whole_name(text, start + 1, end, "a name after '*' (as in '*batch')")
+        return AxisType(AxisKind.Any, name=name, variadic=True)
+    if token[0] == "#":
+        name = _expect_whole_name(text, start + 1, end, "a name after '#' (as in '#B')")
+        return AxisType(axis_kind_of_name(name), name=name, broadcast=True)
+    if "," in token:
+        raise AxesSyntaxError(text, start + token.index(","), "a space between axes (not a comma)")
+    whole_name = _NAME.fullmatch(token)
+    if whole_name:
+        return AxisType(axis_kind_of_name(token), name=token)
+    name_match = _NAME.match(token)
+    if name_match and token[name_match.end()] == ":":
+        size_at = start + name_match.end() + 1
+        size_match = _INT.fullmatch(text, size_at, end)
+        if size_match is None:
+            raise AxesSyntaxError(text, _first_mismatch(text, size_at, end, _INT), "a size (digits)")
+        return AxisType(axis_kind_of_name(name_match.group()), int(size_match.group()), name=name_match.group())
+    if _INT.fullmatch(token):
+        return AxisType(AxisKind.Any, int(token))
+    expr = _ExprParser(text, start, end).parse()
+    variables = expr.variables()
+    kind = axis_kind_of_name(variables[0]) if variables else AxisKind.Any
+    if isinstance(expr, Const):
+        return AxisType(AxisKind.Any, expr.value)
+    return AxisType(kind, expr=expr)
+
+
+def _expect_whole_name(text: str, start: int, end: int, expected: str) -> str:
+    match = _NAME.fullmatch(text, start, end)
+    if match is None:
+        raise AxesSyntaxError(text, _first_mismatch(text, start, end, _NAME), expected)
+    return match.group()
+
+
+def _first_mismatch(text: str, start: int, end: int, pattern: re.Pattern[str]) -> int:
+    match = pattern.match(text, start, end)
+    return start if match is None else match.end()
+
+
+class _ExprParser:
+    """Recursive descent over one token: expr := term (('+'|'-') term)*; term := atom (('*'|'//') atom)*."""
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.text = text
+        self.pos = start
+        self.end = end
+
+    def parse(self) -> DimExpr:
+        expr = self._expr()
+        if self.pos != self.end:
+            raise AxesSyntaxError(self.text, self.pos, "an operator (+ - * //) or the end of the axis")
+        return expr
+
+    def _expr(self) -> DimExpr:
+        left = self._term()
+        while self.pos < self.end and self.text[self.pos] in "+-":
+            op = self.text[self.pos]
+            self.pos += 1
+            left = BinOp(op, left, self._term())
+        return left
+
+    def _term(self) -> DimExpr:
+        left = self._atom()
+        while self.pos < self.end:
+            if self.text.startswith("//", self.pos):
+                op, width = "//", 2
+            elif self.text[self.pos] == "*":
+                op, width = "*", 1
+            else:
+                break
+            self.pos += width
+            left = BinOp(op, left, self._atom())
+        return left
+
+    def _atom(self) -> DimExpr:
+        if self.pos < self.end and self.text[self.pos] == "(":
+            self.pos += 1
+            inner = self._expr()
+            if self.pos >= self.end or self.text[self.pos] != ")":
+                raise AxesSyntaxError(self.text, self.pos, "')'")
+            self.pos += 1
+            return inner
+        for pattern, build in ((_INT, lambda s: Const(int(s))), (_NAME, Var)):
+            match = pattern.match(self.text, self.pos, self.end)
+            if match:
+                self.pos = match.end()
+                return build(match.group())
+        raise AxesSyntaxError(self.text, self.pos, "a name, an integer or '('")
