@@ -22,6 +22,7 @@ from ._elements import BoolType as BoolType
 from ._elements import CategoricalValuesType as CategoricalValuesType
 from ._elements import ChannelType as ChannelType
 from ._elements import ClassificationTarget as ClassificationTarget
+from ._elements import ElementType as ElementType
 from ._elements import EmbeddedTextType as EmbeddedTextType
 from ._elements import EncodedRepresentation as EncodedRepresentation
 from ._elements import FloatType as FloatType
@@ -58,6 +59,9 @@ from ._elements import TokenIndex as TokenIndex
 from ._elements import TokenLogDurationType as TokenLogDurationType
 from ._elements import VideoSignal as VideoSignal
 from ._elements import VoidType as VoidType
+from ._errors import NeuralPortNameMismatchError as NeuralPortNameMismatchError
+from ._errors import NeuralPortNmTensorMismatchError as NeuralPortNmTensorMismatchError
+from ._errors import NeuralTypeError as NeuralTypeError
 from ._grammar import AxesSyntaxError as AxesSyntaxError
 from ._grammar import format_axes as format_axes
 from ._grammar import parse_axes as parse_axes
@@ -80,6 +84,7 @@ __all__ = [
     "Const",
     "DTYPE_FAMILIES",
     "DimExpr",
+    "ElementType",
     "EmbeddedTextType",
     "EncodedRepresentation",
     "FloatType",
@@ -100,7 +105,10 @@ __all__ = [
     "MelSpectrogramType",
     "NT",
     "NamedAxisKind",
+    "NeuralPortNameMismatchError",
+    "NeuralPortNmTensorMismatchError",
     "NeuralType",
+    "NeuralTypeError",
     "NeuralTypeComparisonResult",
     "NormalDistributionLogVarianceType",
     "NormalDistributionMeanType",

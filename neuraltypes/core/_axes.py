@@ -40,9 +40,9 @@ class AxisKind(AxisKindAbstract):
     FlowGroup = 7
     Singleton = 8
 
-    def t_with_string(self, text: str) -> str:
-        """NeMo's helper: ``AxisKind.Time.t_with_string("enc") == "time_enc"``."""
-        return f"{self!s}_{text}"
+    def t_with_string(self, text: str) -> bool:
+        """NeMo's predicate: whether ``text`` is ``t_<kind>_`` for this kind."""
+        return text.startswith("t_") and text.endswith("_") and text[2:-1] == str(self)
 
     @staticmethod
     def from_str(label: str) -> AxisKind:

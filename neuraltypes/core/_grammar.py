@@ -99,10 +99,21 @@ def _parse_token(text: str, start: int, end: int) -> AxisType:
         return AxisType(AxisKind.Any, int(token))
     expr = _ExprParser(text, start, end).parse()
     variables = expr.variables()
-    kind = axis_kind_of_name(variables[0]) if variables else AxisKind.Any
-    if isinstance(expr, Const):
-        return AxisType(AxisKind.Any, expr.value)
-    return AxisType(kind, expr=expr)
+    if not variables:
+        return AxisType(AxisKind.Any, _evaluate_constant(text, start, expr))
+    if isinstance(expr, Var):  # "(T)" is just "T"
+        return AxisType(axis_kind_of_name(expr.name), name=expr.name)
+    return AxisType(axis_kind_of_name(variables[0]), expr=expr)
+
+
+def _evaluate_constant(text: str, start: int, expr: DimExpr) -> int:
+    try:
+        value = expr.evaluate({})
+    except ZeroDivisionError:
+        raise AxesSyntaxError(text, start, "a size that does not divide by zero") from None
+    if value < 0:
+        raise AxesSyntaxError(text, start, f"a non-negative size (this one is {value})")
+    return value
 
 
 def _expect_whole_name(text: str, start: int, end: int, expected: str) -> str:

@@ -17,8 +17,16 @@ from ._neural_type import NeuralType
 __all__ = ["NT", "neural_type_of"]
 
 if TYPE_CHECKING:
-    # Type checkers without our plugin see `Annotated[Tensor, ...]`, that is, plain `Tensor`.
-    from typing import Annotated as NT
+    # The neuraltypes mypy plugin adds this name to mypy's `always_true`; any other checker cannot tell.
+    _NEURALTYPES_MYPY_PLUGIN = False
+    if not _NEURALTYPES_MYPY_PLUGIN:
+        # Type checkers without our plugin see `Annotated[Tensor, ...]`, that is, plain `Tensor`.
+        from typing import Annotated as NT
+    else:
+
+        class NT:  # type: ignore[no-redef, unused-ignore]
+            """What mypy with the neuraltypes plugin sees: a class whose subscriptions the plugin reads."""
+
 else:
 
     class NT:

@@ -1,0 +1,34 @@
+"""Exceptions for neural-type mismatches (NeMo's names; ``NeuralTypeError`` is a ``TypeError`` here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["NeuralPortNameMismatchError", "NeuralPortNmTensorMismatchError", "NeuralTypeError"]
+
+
+class NeuralTypeError(TypeError):
+    """A value does not have the neural type its annotation declares.
+
+    A ``TypeError``, so code that catches beartype's or Python's type errors catches it too (NeMo's is a
+    bare ``Exception``).
+    """
+
+
+class NeuralPortNameMismatchError(NeuralTypeError):
+    """A module was called with a port name it does not declare."""
+
+    def __init__(self, input_port_name: str) -> None:
+        self.message = f"Wrong input port name: {input_port_name}"
+        super().__init__(self.message)
+
+
+class NeuralPortNmTensorMismatchError(NeuralTypeError):
+    """A port was fed a tensor of an incompatible neural type."""
+
+    def __init__(self, class_name: str, port_name: str, first_type: Any, second_type: Any, result: Any) -> None:
+        self.message = (
+            f"In {class_name}, port {port_name!r} and the tensor fed to it have incompatible neural types:\n"
+            f"  declared: {first_type}\n  incoming: {second_type}\n  comparison result: {result}"
+        )
+        super().__init__(self.message)
