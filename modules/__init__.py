@@ -1,0 +1,1 @@
+"""neuraltypes_modules: typed, reusable modules and example models built on neuraltypes."""
