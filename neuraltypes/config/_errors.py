@@ -1,0 +1,17 @@
+"""Errors raised when a config asks for something that must not run."""
+
+from __future__ import annotations
+
+__all__ = ["ConfigOverrideError", "UnsafeConfigError", "UnsafeTargetError"]
+
+
+class UnsafeConfigError(ValueError):
+    """A config asked for code to run that is not allowed: an unlisted target or a resolver call."""
+
+
+class UnsafeTargetError(UnsafeConfigError):
+    """A ``_target_`` names (or resolves to) an object that is not on the instantiation allowlist."""
+
+
+class ConfigOverrideError(ValueError):
+    """A command-line override could not be parsed or applied to the config."""

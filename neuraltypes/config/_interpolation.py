@@ -1,0 +1,204 @@
+"""Interpolations in configs: refusing resolver calls, and making a sub-tree stand on its own.
+
+A config node taken out of a larger config (``cfg.model``) may hold interpolations that reach outside it
+(``${model.n_embed}``). Saving such a node as it is would store references that no longer resolve; so a node
+is *detached*: references to places inside it become relative (``${..n_embed}``), references to places outside
+it are replaced by what they point to (recursively, as written: a ``${oc.env:X}`` found there stays an
+expression and is never evaluated). Relative references also keep a sub-tree valid when it is nested into a
+parent's config.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf, grammar_parser
+from omegaconf.errors import GrammarParseError
+from omegaconf.grammar.gen.OmegaConfGrammarParser import OmegaConfGrammarParser
+
+from ._errors import UnsafeConfigError
+
+__all__ = ["PURE_RESOLVERS", "detached_container", "refuse_resolvers", "relocatable"]
+
+#: Resolvers that only read other nodes of the config: allowed in configs from untrusted sources.
+PURE_RESOLVERS = frozenset({"oc.select", "oc.dict.keys", "oc.dict.values"})
+
+_Path = tuple[str, ...]
+_MAX_INLINE_DEPTH = 32
+
+
+def _parse(text: str, where: str) -> Any:
+    try:
+        return grammar_parser.parse(text, parser_rule="configValue")
+    except GrammarParseError as error:
+        raise ValueError(f"invalid interpolation {text!r} at {where!r}: {error}") from None
+
+
+def _contexts(tree: Any, kind: type, *, into_matches: bool = True) -> Iterator[Any]:
+    """Parse-tree nodes of one kind, depth first; below a match only when ``into_matches``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        matched = isinstance(node, kind)
+        if matched:
+            yield node
+        if (into_matches or not matched) and hasattr(node, "getChildren"):
+            stack.extend(reversed(list(node.getChildren())))
+
+
+def _walk_strings(value: object, path: _Path) -> Iterator[tuple[_Path, str]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _walk_strings(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk_strings(item, (*path, str(index)))
+    elif isinstance(value, str) and "${" in value:
+        yield path, value
+
+
+def refuse_resolvers(container: object) -> None:
+    """Refuse any resolver call other than :data:`PURE_RESOLVERS` in a raw (unresolved) config container.
+
+    Resolvers run code (``oc.env`` reads the environment; user resolvers can do anything), so a config that is
+    about to be instantiated may use only node references unless its caller trusts it.
+
+    Raises:
+        UnsafeConfigError: naming the key, the expression and the resolver.
+    """
+    for path, text in _walk_strings(container, ()):
+        where = ".".join(path)
+        for context in _contexts(_parse(text, where), OmegaConfGrammarParser.InterpolationResolverContext):
+            name = context.resolverName().getText()
+            if name not in PURE_RESOLVERS:
+                raise UnsafeConfigError(
+                    f"refusing to resolve {text!r} at {where!r}: resolver {name!r} is not evaluated in a config "
+                    "being instantiated (it may read the environment or run code); resolve a trusted config "
+                    "first, or pass allow_resolvers=True"
+                )
+
+
+def _node_path(key_text: str, location: _Path) -> _Path:
+    """The absolute path a node interpolation's key points to, for an interpolation stored at ``location``."""
+    dots = len(key_text) - len(key_text.lstrip("."))
+    rest = key_text[dots:].replace("[", ".").replace("]", "")
+    keys = tuple(part for part in rest.split(".") if part)
+    if dots == 0:
+        return keys
+    base = location[: len(location) - dots]
+    if dots > len(location):
+        raise ValueError(f"interpolation '${{{key_text}}}' at {'.'.join(location)!r} goes above the root")
+    return (*base, *keys)
+
+
+def _lookup(container: object, path: _Path, text: str) -> object:
+    node = container
+    for key in path:
+        try:
+            if isinstance(node, Mapping):
+                node = node[key]
+            elif isinstance(node, list):
+                node = node[int(key)]
+            else:
+                raise KeyError(key)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"interpolation {text!r} points to {'.'.join(path)!r}, which does not exist") from None
+    return node
+
+
+def _relative(place: _Path, target: _Path, text: str) -> str:
+    common = 0
+    while common < min(len(place), len(target)) and place[common] == target[common]:
+        common += 1
+    if common == len(target):
+        raise ValueError(f"interpolation {text!r} refers to a node that contains it")
+    return "${" + "." * (len(place) - common) + ".".join(target[common:]) + "}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Rebase:
+    """Rewrites the interpolations of the sub-tree at ``prefix`` of ``root`` so that it stands alone."""
+
+    root: object
+    prefix: _Path
+
+    def value(self, value: object, origin: _Path, place: _Path, depth: int) -> object:
+        """``value`` found at ``origin`` (in root), to be stored at ``place`` (in the sub-tree)."""
+        if depth > _MAX_INLINE_DEPTH:
+            raise ValueError(f"interpolations nest too deeply (a cycle?) at {'.'.join(origin)!r}")
+        if isinstance(value, Mapping):
+            return {k: self.value(v, (*origin, str(k)), (*place, str(k)), depth) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v, (*origin, str(i)), (*place, str(i)), depth) for i, v in enumerate(value)]
+        if isinstance(value, str) and "${" in value:
+            return self.string(value, origin, place, depth)
+        return value
+
+    def string(self, text: str, origin: _Path, place: _Path, depth: int) -> object:
+        tree = _parse(text, ".".join(origin))
+        references = list(_contexts(tree, OmegaConfGrammarParser.InterpolationNodeContext, into_matches=False))
+        pieces: list[tuple[int, int, str]] = []
+        for reference in references:
+            key_text = reference.getText()[2:-1]
+            if "${" in key_text:
+                raise ValueError(f"cannot move {text!r} at {'.'.join(origin)!r}: its key is itself interpolated")
+            target = _node_path(key_text, origin)
+            start, stop = reference.start.start, reference.stop.stop + 1
+            if target[: len(self.prefix)] == self.prefix:
+                pieces.append((start, stop, _relative(place, target[len(self.prefix) :], text)))
+                continue
+            inlined = self.value(copy.deepcopy(_lookup(self.root, target, text)), target, place, depth + 1)
+            if (start, stop) == (0, len(text)):
+                return inlined
+            if isinstance(inlined, str | int | float | bool) and not (isinstance(inlined, str) and "${" in inlined):
+                pieces.append((start, stop, str(inlined)))
+                continue
+            raise ValueError(
+                f"cannot move {text!r} at {'.'.join(origin)!r} out of its config: it embeds {key_text!r}, which "
+                "is outside the sub-tree and not a plain value; reference it as a whole value instead"
+            )
+        for start, stop, replacement in sorted(pieces, reverse=True):
+            text = text[:start] + replacement + text[stop:]
+        return text
+
+
+def _root_and_path(node: DictConfig | ListConfig) -> tuple[DictConfig | ListConfig, _Path]:
+    keys: list[str] = []
+    current: Any = node
+    while (parent := current._get_parent()) is not None:
+        keys.append(str(current._key()))
+        current = parent
+    return current, tuple(reversed(keys))
+
+
+def relocatable(container: object) -> object:
+    """A raw container with every interpolation into itself made relative, so it can be nested anywhere."""
+    return _Rebase(container, ()).value(container, (), (), 0)
+
+
+def detached_container(config: object) -> Any:
+    """A raw (unresolved) container of ``config`` that resolves on its own.
+
+    ``config`` is a ``DictConfig``/``ListConfig`` (possibly a node of a larger config), a mapping or list, or a
+    structured-config dataclass (class or instance). Interpolations are kept, never evaluated.
+    """
+    if isinstance(config, DictConfig | ListConfig):
+        root, prefix = _root_and_path(config)
+        if prefix:
+            whole = OmegaConf.to_container(root, resolve=False)
+            return _Rebase(whole, prefix).value(_lookup(whole, prefix, "<node>"), prefix, (), 0)
+        return OmegaConf.to_container(config, resolve=False)
+    if dataclasses.is_dataclass(config):
+        return OmegaConf.to_container(OmegaConf.structured(config), resolve=False)
+    if isinstance(config, Mapping | list):
+        created = OmegaConf.create(
+            dict(config) if isinstance(config, Mapping) else config, flags={"allow_objects": True}
+        )
+        return OmegaConf.to_container(created, resolve=False)
+    raise TypeError(
+        f"a config must be a mapping, a list, a DictConfig/ListConfig or a dataclass config, not "
+        f"{type(config).__name__}"
+    )

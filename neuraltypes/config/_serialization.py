@@ -1,0 +1,178 @@
+"""The ``Serialization`` mixin: build an object from a config, and give back the config that rebuilds it."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+import functools
+import inspect
+import pathlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Self
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from ._build import TARGET_KEY, build, prepare_config
+from ._interpolation import detached_container, relocatable
+
+__all__ = ["Serialization", "class_path"]
+
+_STORED_CONFIG = "_neuraltypes_config"
+_INIT_CALL = "_neuraltypes_init_call"
+_RECORDS = "_neuraltypes_records_init_call"
+
+
+def class_path(cls: type) -> str:
+    """The import path stored as a config's ``_target_`` for instances of ``cls``."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _InitCall:
+    """The arguments an object was constructed with, or why they cannot be written as a config."""
+
+    arguments: dict[str, Any]
+    problem: str | None = None
+
+
+def _record_call(signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _InitCall:
+    try:
+        bound = signature.bind(None, *args, **kwargs)
+    except TypeError:
+        return _InitCall({}, "its constructor call did not match its signature")
+    arguments: dict[str, Any] = {}
+    for name, value in list(bound.arguments.items())[1:]:
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                return _InitCall({}, f"its constructor was given extra positional arguments (*{name})")
+        elif kind is inspect.Parameter.POSITIONAL_ONLY:
+            return _InitCall({}, f"its constructor takes {name!r} as a positional-only argument")
+        else:
+            arguments[name] = value
+    return _InitCall(arguments)
+
+
+def _recording(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``__init__`` so that the outermost constructor call is recorded on the instance."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
+        # The outermost __init__ records; those reached through super().__init__ find the record made.
+        if _INIT_CALL not in self.__dict__:
+            self.__dict__[_INIT_CALL] = _record_call(signature, args, kwargs)
+        init(self, *args, **kwargs)
+
+    setattr(__init__, _RECORDS, True)
+    return __init__
+
+
+def _partial_config(value: functools.partial[Any], where: str) -> dict[str, Any]:
+    """A ``_partial_: true`` config for a partial (an optimizer factory, say) given as an argument."""
+    if value.args:
+        raise ValueError(f"cannot write argument {where!r} as a config: a partial with positional arguments")
+    func = value.func
+    entry: dict[str, Any] = {TARGET_KEY: f"{func.__module__}.{func.__qualname__}", "_partial_": True}
+    entry.update({k: _config_value(v, f"{where}.{k}") for k, v in value.keywords.items()})
+    return entry
+
+
+def _config_value(value: object, where: str) -> Any:
+    """A constructor argument as a config value: plain data, nested configs, or an error naming it."""
+    if value is None or isinstance(value, bool | int | float | str | bytes | pathlib.Path | enum.Enum):
+        return value
+    if isinstance(value, Serialization):
+        return relocatable(OmegaConf.to_container(value.to_config_dict(), resolve=False))
+    if isinstance(value, DictConfig | ListConfig):
+        return relocatable(OmegaConf.to_container(value, resolve=False))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return OmegaConf.to_container(OmegaConf.structured(value), resolve=False)
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: _config_value(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_config_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, functools.partial):
+        return _partial_config(value, where)
+    raise ValueError(
+        f"cannot write argument {where!r} as a config: a {type(value).__name__} is not config data "
+        "(use numbers, strings, lists, mappings, dataclasses or Serialization objects)"
+    )
+
+
+class Serialization:
+    """Mixin for objects built from OmegaConf configs: ``from_config_dict`` and ``to_config_dict``.
+
+    Each subclass's constructor call is recorded, so an object built directly (``Encoder(dim=64)``) can also
+    describe itself as a config. An object built from a config keeps that config (interpolations included).
+    Subclasses are allowed as config targets (they carry the :func:`instantiable` mark).
+    """
+
+    __neuraltypes_instantiable__: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not getattr(cls.__init__, _RECORDS, False):
+            type.__setattr__(cls, "__init__", _recording(cls.__init__))
+
+    @classmethod
+    def from_config_dict(cls, config: object, *, allow: Iterable[object] = (), allow_resolvers: bool = False) -> Self:
+        """Build an instance of ``cls`` (or of the subclass its ``_target_`` names) from a config.
+
+        Without ``_target_`` the config holds ``cls``'s constructor arguments. Nested ``_target_`` nodes are
+        built first (Hydra's recursive instantiation), all checked against the allowlist; the object keeps the
+        config (interpolations unresolved) for :meth:`to_config_dict`.
+
+        Raises:
+            TypeError: the ``_target_`` is not ``cls`` or a subclass of it.
+            UnsafeTargetError, UnsafeConfigError: as for :func:`~neuraltypes.config.instantiate`.
+        """
+        raw = detached_container(config)
+        if not isinstance(raw, dict):
+            raise TypeError(f"{cls.__qualname__}.from_config_dict needs a mapping config, not a list")
+        if TARGET_KEY in raw:
+            _, checked = prepare_config(raw, {}, allow=allow, allow_resolvers=allow_resolvers)
+            target = checked[TARGET_KEY]
+            if not (isinstance(target, type) and issubclass(target, cls)):
+                raise TypeError(
+                    f"{cls.__qualname__}.from_config_dict: the config's _target_ {raw[TARGET_KEY]!r} is not "
+                    f"{cls.__qualname__} or a subclass of it"
+                )
+        built, raw, _ = build(
+            raw, (), {} if TARGET_KEY in raw else {TARGET_KEY: cls}, allow=allow, allow_resolvers=allow_resolvers
+        )
+        assert isinstance(built, cls)  # a class's constructor returns an instance of it
+        built._store_config(raw)
+        return built
+
+    def _store_config(self, raw: dict[str, Any]) -> None:
+        """Keep the config this object was built from (with ``_target_`` as an import path)."""
+        stored = copy.deepcopy({k: v for k, v in raw.items() if k != TARGET_KEY})
+        stored = {TARGET_KEY: class_path(type(self)), **stored}
+        self.__dict__[_STORED_CONFIG] = stored
+
+    def to_config_dict(self) -> DictConfig:
+        """The config that rebuilds this object; always carries ``_target_``, the class's import path.
+
+        Raises:
+            ValueError: the object was built with arguments a config cannot hold, naming the argument.
+        """
+        stored = self.__dict__.get(_STORED_CONFIG)
+        if stored is None:
+            stored = self._config_from_init_call()
+        return OmegaConf.create(copy.deepcopy(stored))
+
+    def _config_from_init_call(self) -> dict[str, Any]:
+        name = type(self).__qualname__
+        call = self.__dict__.get(_INIT_CALL)
+        if call is None:
+            raise ValueError(f"{name} has no config: it was not built from one and its __init__ did not run")
+        if call.problem is not None:
+            raise ValueError(f"cannot write {name} as a config: {call.problem}")
+        config: dict[str, Any] = {TARGET_KEY: class_path(type(self))}
+        for key, value in call.arguments.items():
+            config[key] = _config_value(value, f"{name}.{key}")
+        return config
