@@ -1,0 +1,184 @@
+"""torch's ``Tensor`` as the carrier of neural types: ``Tensor[Axes, Elements]``, unknown by default.
+
+The plugin gives ``torch.Tensor`` two covariant type parameters whose defaults are ``Any``, while mypy analyses
+torch itself. A bare ``Tensor`` (every torch op's result, every untyped helper) is then ``Tensor[Any, Any]``:
+a tensor of unknown neural type, compatible both ways. ``NT[Tensor, "B T C", Enc]`` becomes
+``Tensor[Literal['B T D'], Enc]``: the first argument spells the axis kinds only (so that spellings of the
+same kinds, sizes and size variables never make mypy's own assignment and return checks fail) and the
+user's full spelling of the axes and the dtype ride along as extra attributes, which mypy's subtype checks
+ignore and its cache keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mypy.nodes import COVARIANT, TypeInfo
+from mypy.plugin import ClassDefContext
+from mypy.types import (
+    AnyType,
+    ExtraAttrs,
+    Instance,
+    LiteralType,
+    ProperType,
+    Type,
+    TypeOfAny,
+    TypeVarId,
+    TypeVarType,
+    UnionType,
+    get_proper_type,
+)
+
+from neuraltypes.core import AxisKind, AxisType, NamedAxisKind
+
+TENSOR_FULLNAME = "torch._tensor.Tensor"
+ELEMENT_TYPE_FULLNAME = "neuraltypes.core._elements.ElementType"
+VOID_TYPE_FULLNAME = "neuraltypes.core._elements.VoidType"
+
+_AXES_ATTR = "__neural_axes__"
+_DTYPE_ATTR = "__neural_dtype__"
+_TYPE_PARAMETERS = ("_NeuralAxes", "_NeuralElements")
+_KIND_LETTERS = {
+    AxisKind.Batch: "B",
+    AxisKind.Time: "T",
+    AxisKind.Dimension: "D",
+    AxisKind.Width: "W",
+    AxisKind.Height: "H",
+    AxisKind.Singleton: "S",
+    AxisKind.Sequence: "seq",
+    AxisKind.FlowGroup: "flowgroup",
+}
+
+
+def make_tensor_generic(ctx: ClassDefContext) -> None:
+    """The class-MRO hook for ``torch.Tensor``: add the two covariant parameters, defaulting to ``Any``."""
+    info = ctx.cls.info
+    if info.type_vars:
+        return
+    upper_bound = ctx.api.named_type("builtins.object")
+    ctx.cls.type_vars = [
+        TypeVarType(
+            name,
+            f"{info.fullname}.{name}",
+            TypeVarId(index + 1, namespace=info.fullname),
+            [],
+            upper_bound,
+            AnyType(TypeOfAny.special_form),
+            COVARIANT,
+        )
+        for index, name in enumerate(_TYPE_PARAMETERS)
+    ]
+    info.type_vars = []
+    info.add_type_vars()
+
+
+@dataclass(frozen=True)
+class TensorView:
+    """What the plugin knows about one tensor type: any part may be unknown (None).
+
+    Attributes:
+        info: the tensor class (``torch.Tensor`` or a subclass).
+        axes: the axes in the user's spelling, sizes substituted where a call bound them.
+        element: the element type (an instance of an ``ElementType`` subclass).
+        dtype: the dtype spec, normalized (``"float"``, ``"int64"``).
+    """
+
+    info: TypeInfo
+    axes: str | None
+    element: Instance | None
+    dtype: str | None
+
+    @property
+    def known(self) -> bool:
+        return self.axes is not None or self.element is not None or self.dtype is not None
+
+
+def is_tensor_info(info: TypeInfo) -> bool:
+    return any(base.fullname == TENSOR_FULLNAME for base in info.mro)
+
+
+def tensor_view(typ: Type) -> TensorView | None:
+    """The neural view of a type, or None when it is not a tensor (``Optional`` of a tensor counts)."""
+    proper = get_proper_type(typ)
+    if isinstance(proper, UnionType):
+        items = [get_proper_type(item) for item in proper.items]
+        tensors = [item for item in items if isinstance(item, Instance) and is_tensor_info(item.type)]
+        if len(tensors) == 1:
+            proper = tensors[0]
+    if not isinstance(proper, Instance) or not is_tensor_info(proper.type):
+        return None
+    tensor = _tensor_instance(proper)
+    if tensor is None:
+        return TensorView(proper.type, None, None, None)
+    element = get_proper_type(tensor.args[1]) if len(tensor.args) > 1 else None
+    return TensorView(
+        proper.type,
+        _extra_string(tensor, _AXES_ATTR),
+        element if isinstance(element, Instance) else None,
+        _extra_string(tensor, _DTYPE_ATTR),
+    )
+
+
+def tensor_root_info(info: TypeInfo) -> TypeInfo:
+    """``torch.Tensor``'s own TypeInfo, found from a subclass (``Parameter``) or itself."""
+    for base in info.mro:
+        if base.fullname == TENSOR_FULLNAME:
+            return base
+    return info
+
+
+def _tensor_instance(instance: Instance) -> Instance | None:
+    if instance.type.fullname == TENSOR_FULLNAME:
+        return instance
+    for base in instance.type.bases:
+        if is_tensor_info(base.type):
+            return _tensor_instance(base)
+    return None
+
+
+def _extra_string(instance: Instance, name: str) -> str | None:
+    if instance.extra_attrs is None:
+        return None
+    value = get_proper_type(instance.extra_attrs.attrs.get(name))
+    if isinstance(value, LiteralType) and isinstance(value.value, str):
+        return value.value
+    return None
+
+
+def kinds_key(axes: tuple[AxisType, ...]) -> str | None:
+    """The axis kinds as mypy compares them: ``"B T D"``; None when a wildcard axis makes it open."""
+    letters: list[str] = []
+    for axis in axes:
+        if axis.variadic or axis.kind is AxisKind.Any or axis.is_list:
+            return None
+        if isinstance(axis.kind, NamedAxisKind):
+            letters.append(axis.kind.name)
+        else:
+            letters.append(_KIND_LETTERS.get(axis.kind, str(axis.kind)))  # type: ignore[call-overload]
+    return " ".join(letters)
+
+
+def build_tensor(
+    tensor_info: TypeInfo,
+    str_type: Instance,
+    axes: tuple[AxisType, ...] | None,
+    spelling: str | None,
+    element: Instance | None,
+    dtype: str | None,
+) -> Instance:
+    """The carrier ``Tensor[...]`` for a neural type; unknown parts become ``Any``."""
+    key = None if axes is None else kinds_key(axes)
+    axes_arg: ProperType = AnyType(TypeOfAny.special_form) if key is None else LiteralType(key, str_type)
+    element_arg: ProperType = AnyType(TypeOfAny.special_form) if element is None else element
+    attrs: dict[str, Type] = {}
+    if spelling is not None:
+        attrs[_AXES_ATTR] = LiteralType(spelling, str_type)
+    if dtype is not None:
+        attrs[_DTYPE_ATTR] = LiteralType(dtype, str_type)
+    extra = ExtraAttrs(attrs, set(attrs)) if attrs else None
+    return Instance(tensor_info, [axes_arg, element_arg], extra_attrs=extra)
+
+
+def unknown_tensor(tensor_info: TypeInfo) -> Instance:
+    """``Tensor[Any, Any]``: a tensor of unknown neural type."""
+    return Instance(tensor_info, [AnyType(TypeOfAny.special_form), AnyType(TypeOfAny.special_form)])

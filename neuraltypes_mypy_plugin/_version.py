@@ -1,0 +1,23 @@
+"""The plugin's version and the cache key that makes mypy re-check when the plugin or its rules change."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+# The name the plugin adds to mypy's `always_true`, so that `neuraltypes.core` shows mypy the `NT` class.
+PLUGIN_ALWAYS_TRUE = "_NEURALTYPES_MYPY_PLUGIN"
+
+
+def cache_key(rule_files: tuple[Path, ...] = ()) -> dict[str, str]:
+    """The version and a digest of the plugin's own sources and its rule files.
+
+    mypy's cache key covers the plugin's entry module only; helper modules and rule stubs are added here.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")) + sorted(rule_files):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return {"version": __version__, "sources": digest.hexdigest()[:16]}
