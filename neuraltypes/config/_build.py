@@ -16,22 +16,26 @@ __all__ = ["TARGET_KEY", "build", "prepare_config"]
 TARGET_KEY = "_target_"
 
 
-def _check_targets(value: object, path: str, allow: Iterable[object]) -> object:
-    """A copy of a resolved container in which every ``_target_`` is replaced by its checked object."""
+def _check_targets(value: object, path: str, allow: tuple[object, ...]) -> None:
+    """Check every ``_target_`` of a resolved container, wherever it is (also under ``_recursive_: false``).
+
+    The strings are left in place for Hydra, whose resolution follows the same import-then-getattr rule as
+    :func:`locate`; every module it needs was imported here already, so both reach the same object.
+    """
     if isinstance(value, Mapping):
-        checked = {str(k): _check_targets(v, f"{path}.{k}" if path else str(k), allow) for k, v in value.items()}
         if TARGET_KEY in value:
-            checked[TARGET_KEY] = check_target(value[TARGET_KEY], allow, where=path)
-        return checked
-    if isinstance(value, list):
-        return [_check_targets(v, f"{path}[{i}]", allow) for i, v in enumerate(value)]
-    return value
+            check_target(value[TARGET_KEY], allow, where=path)
+        for key, item in value.items():
+            _check_targets(item, f"{path}.{key}" if path else str(key), allow)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_targets(item, f"{path}[{index}]", allow)
 
 
 def prepare_config(
     config: object, kwargs: Mapping[str, Any], *, allow: Iterable[object], allow_resolvers: bool
 ) -> tuple[Any, Any]:
-    """The raw standalone config (to store) and the resolved, target-checked one (to hand to Hydra).
+    """The raw standalone config (to store) and the resolved one (to hand to Hydra), its targets checked.
 
     Raises:
         UnsafeConfigError: a resolver call, when resolvers are not allowed.
@@ -44,7 +48,8 @@ def prepare_config(
     if not allow_resolvers:
         refuse_resolvers(raw)
     resolved = OmegaConf.to_container(OmegaConf.create(raw, flags={"allow_objects": True}), resolve=True)
-    return raw, _check_targets(resolved, "", tuple(allow))
+    _check_targets(resolved, "", tuple(allow))
+    return raw, resolved
 
 
 def build(
@@ -64,5 +69,5 @@ def build(
     """
     raw, checked = prepare_config(config, kwargs or {}, allow=allow, allow_resolvers=allow_resolvers)
     built = hydra.utils.instantiate(OmegaConf.create(checked, flags={"allow_objects": True}), *args)
-    target = checked.get(TARGET_KEY) if isinstance(checked, dict) else None
+    target = check_target(checked[TARGET_KEY], allow) if isinstance(checked, dict) and TARGET_KEY in checked else None
     return built, raw, target

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -70,6 +72,15 @@ def _apply(config: DictConfig, override: Override) -> None:
             OmegaConf.update(config, key, value, merge=True)
 
 
+def _copy_of(config: object) -> object:
+    """A copy to edit; structured configs stay structured, so their field types still validate."""
+    if dataclasses.is_dataclass(config):
+        return OmegaConf.structured(config)
+    if isinstance(config, DictConfig) and config._get_parent() is None:
+        return copy.deepcopy(config)
+    return OmegaConf.create(detached_container(config))
+
+
 def apply_overrides(config: object, overrides: Sequence[str]) -> DictConfig:
     """A copy of ``config`` with Hydra override syntax applied, in order.
 
@@ -81,7 +92,7 @@ def apply_overrides(config: object, overrides: Sequence[str]) -> DictConfig:
         ConfigOverrideError: an override that does not parse or cannot apply, naming it.
     """
     parsed = _parse(overrides)
-    result = OmegaConf.create(detached_container(config))
+    result = _copy_of(config)
     if not isinstance(result, DictConfig):
         raise TypeError("overrides apply to a mapping config, not a list")
     for override in parsed:

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ._build import TARGET_KEY, build, prepare_config
 from ._interpolation import detached_container, relocatable
+from ._resolve import check_target
 
 __all__ = ["Serialization", "class_path"]
 
@@ -135,7 +136,7 @@ class Serialization:
             raise TypeError(f"{cls.__qualname__}.from_config_dict needs a mapping config, not a list")
         if TARGET_KEY in raw:
             _, checked = prepare_config(raw, {}, allow=allow, allow_resolvers=allow_resolvers)
-            target = checked[TARGET_KEY]
+            target = check_target(checked[TARGET_KEY], allow)
             if not (isinstance(target, type) and issubclass(target, cls)):
                 raise TypeError(
                     f"{cls.__qualname__}.from_config_dict: the config's _target_ {raw[TARGET_KEY]!r} is not "
