@@ -1,0 +1,46 @@
+"""Where a restored model's artifacts live: a private folder that exists exactly as long as the model.
+
+Tokenizer and vocabulary libraries open files by path, so artifacts (small: vocabularies, tokenizer models,
+label lists) are written, after their checksums are verified, into a folder only this user can read; the
+folder is removed when the last model referring to it is garbage-collected. Weights never go to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+
+from ._format import check_artifact_name
+
+__all__ = ["ArtifactDirectory"]
+
+
+class ArtifactDirectory:
+    """A private temp folder of artifact files, deleted when this object is collected (or on exit)."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="neuraltypes-artifacts-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+
+    def add(self, name: str, data: bytes) -> Path:
+        """Write artifact ``name`` (a plain file name, checked) read-only into the folder; returns its path."""
+        reason = check_artifact_name(name)
+        if reason is not None:
+            raise ValueError(f"artifact {name!r}: {reason}")
+        path = self.path / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.chmod(path, 0o400)
+        return path
+
+    def discard(self) -> None:
+        """Delete the folder now (a restore that failed)."""
+        self._cleanup()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> ArtifactDirectory:
+        # A deep-copied model shares the files; the folder lives until the last copy is gone.
+        return self

@@ -1,0 +1,61 @@
+"""Opening a neuraltypes archive as an ``ArchiveSource``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import torch
+
+from ._config_text import ARTIFACT_REF, parse_config
+from ._errors import ArchiveError
+from ._format import ARTIFACT_PREFIX, CONFIG_MEMBER
+from ._reader import ArchiveReader
+from ._source import ArchiveSource, WeightSpec
+
+__all__ = ["open_native"]
+
+
+def open_native(path: str | os.PathLike[str], progress: bool | None) -> ArchiveSource:
+    """Open, check the header and manifest, and read the config of a neuraltypes archive.
+
+    Raises:
+        ArchiveError: anything wrong with the file, naming the member and reason.
+    """
+    reader = ArchiveReader(path)
+    try:
+        config = parse_config(reader.read_config_text(), what=CONFIG_MEMBER)
+    except ArchiveError as error:
+        reader.close()
+        raise ArchiveError(error.reason, path=reader.path, member=error.member) from None
+    except BaseException:
+        reader.close()
+        raise
+    manifest = reader.manifest
+    weights: dict[str, WeightSpec] = {record.name: (record.dtype, record.shape) for record in manifest.weights}
+    for alias, original in manifest.aliases:
+        weights[alias] = weights[original]
+
+    def reader_of(member: str) -> Callable[[], bytes]:
+        return lambda: reader.read_bytes(member)
+
+    artifacts = {record.name.removeprefix(ARTIFACT_PREFIX): reader_of(record.name) for record in manifest.artifacts}
+
+    def read_weights() -> Iterator[tuple[str, torch.Tensor]]:
+        loaded: dict[str, torch.Tensor] = {}
+        for name, tensor in reader.iter_weights(progress):
+            loaded[name] = tensor
+            yield name, tensor
+        for alias, original in manifest.aliases:
+            yield alias, loaded[original]
+
+    return ArchiveSource(
+        path=reader.path,
+        config=config,
+        config_member=CONFIG_MEMBER,
+        artifact_prefix=ARTIFACT_REF,
+        artifacts=artifacts,
+        weight_specs=lambda: weights,
+        read_weights=read_weights,
+        close=reader.close,
+    )
