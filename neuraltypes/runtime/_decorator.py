@@ -1,0 +1,214 @@
+"""``@typecheck``: the decorator, bare or called, on functions, methods and ``forward``."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from beartype import BeartypeConf
+
+from ._beartype_bridge import DEFAULT_CONF
+from ._codegen import Plan, generate_source, install
+from ._nemo import NemoDispatch, NemoTypes
+from ._specs import Spec, build_spec, contains_tensor
+from ._switches import (
+    CHECKS_AVAILABLE,
+    disable_checks,
+    disable_semantic_checks,
+    enable_checks,
+    enable_semantic_checks,
+)
+
+__all__ = ["CHECKED_MARKER", "typecheck"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CHECKED_MARKER = "__neuraltypes_typecheck__"
+"""Attribute set on every wrapper (to the wrapped function), so that other layers do not wrap twice."""
+
+
+class _Options(typing.NamedTuple):
+    conf: BeartypeConf
+    skip_when_compiling: bool
+    nemo: NemoTypes | None
+
+
+class _Typecheck:
+    """Check calls against their annotations: ``@typecheck``, ``@typecheck()``, ``@typecheck(conf=...)``.
+
+    Args:
+        conf: beartype's configuration for the ordinary (non-tensor) hints.
+        skip_when_compiling: skip the checks while torch.compile traces (no graph break either way; off by
+            default, because checking at trace time is what turns bad shapes into guards).
+        input_types: NeMo's decorator argument: the input types to use instead of the class's property.
+        output_types: likewise for the outputs.
+
+    NeMo's class-level switches are here too: ``typecheck.disable_checks()``,
+    ``typecheck.disable_semantic_checks()`` (scoped context managers, unlike NeMo's).
+    """
+
+    disable_checks = staticmethod(disable_checks)
+    enable_checks = staticmethod(enable_checks)
+    disable_semantic_checks = staticmethod(disable_semantic_checks)
+    enable_semantic_checks = staticmethod(enable_semantic_checks)
+
+    @overload
+    def __call__(self, function: F, /) -> F: ...
+
+    @overload
+    def __call__(
+        self,
+        function: None = None,
+        /,
+        *,
+        conf: BeartypeConf = ...,
+        skip_when_compiling: bool = ...,
+        input_types: dict[str, Any] | None = ...,
+        output_types: dict[str, Any] | None = ...,
+    ) -> Callable[[F], F]: ...
+
+    def __call__(
+        self,
+        function: Any = None,
+        /,
+        *,
+        conf: BeartypeConf = DEFAULT_CONF,
+        skip_when_compiling: bool = False,
+        input_types: dict[str, Any] | None = None,
+        output_types: dict[str, Any] | None = None,
+    ) -> Any:
+        nemo = None
+        if input_types is not None or output_types is not None:
+            nemo = NemoTypes(input_types, output_types)
+        options = _Options(conf, skip_when_compiling, nemo)
+        if function is None:
+            return functools.partial(_decorate, options=options)
+        return _decorate(function, options)
+
+    def __repr__(self) -> str:
+        return "neuraltypes.runtime.typecheck"
+
+
+typecheck = _Typecheck()
+
+
+def _decorate(function: Any, options: _Options) -> Any:
+    if not CHECKS_AVAILABLE:
+        return function
+    if isinstance(function, (staticmethod, classmethod)):
+        return type(function)(_decorate(function.__func__, options))
+    if not callable(function):
+        raise TypeError(f"@typecheck decorates functions and methods, not {function!r}")
+    if getattr(function, CHECKED_MARKER, None) is not None:
+        return function
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except NameError:
+        return _lazy(function, options)
+    return _build(function, hints, options, {})
+
+
+def _build(function: Callable[..., Any], hints: dict[str, Any], options: _Options, names: dict[str, object]) -> Any:
+    signature = inspect.signature(function)
+    parameters = [(name, _parameter_spec(p, hints)) for name, p in signature.parameters.items()]
+    returns = build_spec(hints["return"]) if "return" in hints else None
+    plan = Plan(function, signature, parameters, returns, options.conf, options.skip_when_compiling)
+    neural = any(contains_tensor(spec) for _, spec in parameters) or contains_tensor(returns)
+    name = function.__name__ if function.__name__.isidentifier() else "wrapper"
+    if options.nemo is not None or (not neural and _is_method(function, signature)):
+        dispatch = NemoDispatch(plan, options.nemo, _plain_wrapper(plan, name))
+        source = (
+            f"def {name}(*args, **kwargs):\n"
+            "    if not _ntq_sw.checks:\n"
+            "        return _ntq_fn(*args, **kwargs)\n"
+            "    return _ntq_nemo(args, kwargs)\n"
+        )
+        names.update(_ntq_fn=function, _ntq_nemo=dispatch, _ntq_sw=_switches_state())
+        return _finish(install(source, names, name, plan.qualname), function, None)
+    if all(spec is None for _, spec in parameters) and returns is None:
+        return function
+    source = generate_source(plan, names, name)
+    return _finish(install(source, names, name, plan.qualname), function, function)
+
+
+def _plain_wrapper(plan: Plan, name: str) -> Callable[..., Any]:
+    """The ordinary-hints wrapper, for methods of classes that turn out to declare no NeMo types."""
+    if all(spec is None for _, spec in plan.parameters) and plan.returns is None:
+        return plan.function
+    names: dict[str, object] = {}
+    return install(generate_source(plan, names, name), names, name, plan.qualname)
+
+
+def _switches_state() -> object:
+    from ._switches import SWITCHES
+
+    return SWITCHES
+
+
+def _parameter_spec(parameter: inspect.Parameter, hints: dict[str, Any]) -> Spec | None:
+    if parameter.name not in hints:
+        return None
+    hint = hints[parameter.name]
+    if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+        hint = tuple[hint, ...]  # type: ignore[valid-type]
+    elif parameter.kind is inspect.Parameter.VAR_KEYWORD:
+        hint = dict[str, hint]  # type: ignore[valid-type]
+    return build_spec(hint)
+
+
+def _is_method(function: Callable[..., Any], signature: inspect.Signature) -> bool:
+    """Defined in a class body (by its qualified name) with a first positional parameter for the instance."""
+    parts = getattr(function, "__qualname__", "").split(".")
+    first = next(iter(signature.parameters.values()), None)
+    return (
+        len(parts) >= 2
+        and parts[-2] != "<locals>"
+        and first is not None
+        and first.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    )
+
+
+def _finish(wrapper: Callable[..., Any], function: Callable[..., Any], defaults_from: Any) -> Any:
+    functools.update_wrapper(wrapper, function)
+    if defaults_from is not None:
+        wrapper.__defaults__ = defaults_from.__defaults__
+        wrapper.__kwdefaults__ = defaults_from.__kwdefaults__
+    setattr(wrapper, CHECKED_MARKER, function)
+    return wrapper
+
+
+def _lazy(function: Callable[..., Any], options: _Options) -> Any:
+    """A wrapper for hints that name things not defined yet: built on the first call, then swapped in.
+
+    The stub and the generated wrapper share one globals dict and have no closure, so the stub can take the
+    generated code object: after the first call there is no indirection left.
+    """
+    names: dict[str, object] = {}
+    lock = threading.Lock()
+    name = function.__name__ if function.__name__.isidentifier() else "wrapper"
+    built: list[Callable[..., Any]] = []
+
+    def first_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        with lock:
+            if not built:
+                hints = typing.get_type_hints(function, include_extras=True)
+                wrapper = _build(function, hints, options, names)
+                if wrapper is not function:
+                    stub.__code__ = wrapper.__code__
+                    stub.__defaults__ = wrapper.__defaults__
+                    stub.__kwdefaults__ = wrapper.__kwdefaults__
+                built.append(wrapper)
+        return built[0](*args, **kwargs)
+
+    names["_ntq_first"] = first_call
+    stub = install(
+        f"def {name}(*args, **kwargs):\n    return _ntq_first(args, kwargs)\n",
+        names,
+        name,
+        getattr(function, "__qualname__", name),
+    )
+    return _finish(stub, function, None)

@@ -1,0 +1,347 @@
+"""The explaining checker: walks specs with a dict of bindings and describes the first violation.
+
+This is the reference semantics of a check. The generated wrapper is a faster rendering of the same rules;
+it calls this only after it has found a violation, to say which argument, which axis and why. NeMo-style
+classes are checked with it directly.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from beartype import BeartypeConf
+
+from neuraltypes.core import AxisType, NeuralType, VoidType, format_axes
+
+from ._beartype_bridge import DEFAULT_CONF, explain_violation, make_tester
+from ._errors import NeuralTypeError
+from ._provenance import TAG_ATTRIBUTE, accepts
+from ._specs import (
+    DictSpec,
+    ListSpec,
+    OptionalSpec,
+    PlainSpec,
+    Spec,
+    TensorSpec,
+    TupleSpec,
+    UnionSpec,
+)
+from ._switches import SWITCHES
+
+__all__ = ["Explainer", "Mismatch", "describe_declared", "describe_value", "error_from", "explain_call"]
+
+
+class Mismatch(Exception):
+    """A violation found by the explainer: where, what, and the expected/got descriptions."""
+
+    def __init__(self, where: str, detail: str, expected: str, got: str) -> None:
+        super().__init__(detail)
+        self.where = where
+        self.detail = detail
+        self.expected = expected
+        self.got = got
+
+
+@dataclass(frozen=True)
+class _Binding:
+    value: int | tuple[int, ...]
+    origin: str
+
+
+def describe_declared(spec: TensorSpec) -> str:
+    """``(b t c) float ProbsType``: the declared type as the messages show it."""
+    nt = spec.neural_type
+    parts = ["Tensor" if nt.axes is None else f"({format_axes(spec.axes or ())})"]
+    if nt.dtype is not None:
+        parts.append(nt.dtype)
+    if not isinstance(nt.elements_type, VoidType):
+        parts.append(str(nt.elements_type))
+    return " ".join(parts)
+
+
+def describe_value(value: object) -> str:
+    """``Tensor of shape (1, 3, 4), float32, tagged (B T D): LogitsType`` or ``int 3``."""
+    if isinstance(value, torch.Tensor):
+        text = f"{type(value).__name__} of shape {tuple(value.shape)}, {str(value.dtype).removeprefix('torch.')}"
+        tag = getattr(value, TAG_ATTRIBUTE, None)
+        if isinstance(tag, NeuralType):
+            text += f", tagged {tag}"
+        return text
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{type(value).__name__} {shown}"
+
+
+class Explainer:
+    """Checks values against specs in call order, binding size variables; raises ``Mismatch`` on the first error.
+
+    Args:
+        conf: the beartype configuration for ordinary hints.
+    """
+
+    def __init__(self, conf: BeartypeConf = DEFAULT_CONF) -> None:
+        self.conf = conf
+        self.bindings: dict[str, _Binding] = {}
+        self._deferred: list[tuple[int, AxisType, int, str, TensorSpec]] = []
+
+    def bindings_text(self) -> str:
+        """``b=2 (parameter 'x'), t=3 (parameter 'x')`` or ``none``."""
+        if not self.bindings:
+            return "none"
+        return ", ".join(f"{name}={_size_text(b.value)} ({b.origin})" for name, b in self.bindings.items())
+
+    def plain_bindings(self) -> dict[str, int | tuple[int, ...]]:
+        return {name: binding.value for name, binding in self.bindings.items()}
+
+    def check(self, spec: Spec | None, value: object, where: str) -> None:
+        """Check one value (a parameter, the return value, a container element)."""
+        if spec is None:
+            return
+        if isinstance(spec, TensorSpec):
+            self._tensor(spec, value, where)
+        elif isinstance(spec, PlainSpec):
+            self._plain(spec.hint, value, where)
+        elif isinstance(spec, OptionalSpec):
+            if value is not None:
+                self.check(spec.inner, value, where)
+        elif isinstance(spec, UnionSpec):
+            if isinstance(value, spec.tensor.tensor_class):
+                self._tensor(spec.tensor, value, where)
+            else:
+                self._plain(spec.rest, value, where)
+        elif isinstance(spec, ListSpec):
+            self._instance(value, spec.container, where)
+            for index, item in enumerate(typing.cast("Iterable[object]", value)):
+                self.check(spec.inner, item, f"{where}[{index}]")
+        elif isinstance(spec, TupleSpec):
+            self._tuple(spec, value, where)
+        elif isinstance(spec, DictSpec):
+            self._dict(spec, value, where)
+        else:
+            self._instance(value, spec.cls, where)
+            for index, name, field_spec in spec.fields:
+                self.check(field_spec, value[index], f"{where}.{name}")  # type: ignore[index]
+
+    def finish(self) -> None:
+        """Check the size expressions that waited for later arguments (``T-1`` before ``T``)."""
+        deferred, self._deferred = self._deferred, []
+        for size, axis, position, where, spec in deferred:
+            self._expression(size, axis, position, where, spec, final=True)
+
+    def _instance(self, value: object, cls: type, where: str) -> None:
+        if not isinstance(value, cls):
+            raise Mismatch(
+                where, f"expected a {cls.__name__}, got {type(value).__name__}", cls.__name__, describe_value(value)
+            )
+
+    def _plain(self, hint: Any, value: object, where: str) -> None:
+        if make_tester(hint, self.conf)(value):
+            return
+        message = explain_violation(value, hint, self.conf) or f"does not satisfy {hint!r}"
+        raise Mismatch(where, message, repr(hint), describe_value(value))
+
+    def _tuple(self, spec: TupleSpec, value: object, where: str) -> None:
+        self._instance(value, tuple, where)
+        assert isinstance(value, tuple)
+        if len(value) != len(spec.items):
+            raise Mismatch(
+                where,
+                f"expected a tuple of length {len(spec.items)}, got length {len(value)}",
+                f"tuple of length {len(spec.items)}",
+                describe_value(value),
+            )
+        for index, (item_spec, item) in enumerate(zip(spec.items, value, strict=True)):
+            self.check(item_spec, item, f"{where}[{index}]")
+
+    def _dict(self, spec: DictSpec, value: object, where: str) -> None:
+        self._instance(value, spec.container, where)
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if spec.key is not None:
+                self._plain(spec.key, key, f"{where} key {key!r}")
+            self.check(spec.value, item, f"{where}[{key!r}]")
+
+    def _tensor(self, spec: TensorSpec, value: object, where: str) -> None:
+        expected = describe_declared(spec)
+        if not isinstance(value, spec.tensor_class):
+            raise Mismatch(
+                where,
+                f"expected a {spec.tensor_class.__name__}, got {type(value).__name__}",
+                expected,
+                describe_value(value),
+            )
+        assert isinstance(value, torch.Tensor)
+        if spec.axes is not None:
+            self._shape(spec, tuple(value.shape), value, where)
+        if spec.dtypes is not None and value.dtype not in spec.dtypes:
+            got = str(value.dtype).removeprefix("torch.")
+            names = ", ".join(sorted(str(d).removeprefix("torch.") for d in spec.dtypes))
+            raise Mismatch(
+                where, f"dtype is {got}, expected {spec.neural_type.dtype} ({names})", expected, describe_value(value)
+            )
+        if spec.semantic and SWITCHES.semantic:
+            tag = getattr(value, TAG_ATTRIBUTE, None)
+            if tag is not None and tag is not spec.neural_type and not accepts(spec.neural_type, tag):
+                result = spec.neural_type.compare(tag) if isinstance(tag, NeuralType) else None
+                raise Mismatch(
+                    where,
+                    f"carries the neural type {tag}, which is not accepted where {spec.neural_type} is declared "
+                    f"({'n/a' if result is None else result.name})",
+                    expected,
+                    describe_value(value),
+                )
+
+    def _shape(self, spec: TensorSpec, shape: tuple[int, ...], value: object, where: str) -> None:
+        axes = spec.axes or ()
+        count = len(axes)
+        variadic = next((i for i, axis in enumerate(axes) if axis.variadic), None)
+        rank = len(shape)
+        if (variadic is None and rank != count) or (variadic is not None and rank < count - 1):
+            wanted = f"{count}" if variadic is None else f"at least {count - 1}"
+            raise Mismatch(
+                where,
+                f"has {rank} axes, expected {wanted} ({format_axes(axes)})",
+                describe_declared(spec),
+                describe_value(value),
+            )
+        expressions: list[tuple[int, AxisType, int]] = []
+        for index, axis in enumerate(axes):
+            position = index if variadic is None or index < variadic else rank - (count - index)
+            if axis.variadic:
+                if axis.name is not None and spec.bind_names:
+                    sizes = shape[index : rank - (count - index - 1)]
+                    self._bind(
+                        axis.name,
+                        sizes,
+                        f"axes {index}..{index + len(sizes) - 1} '*{axis.name}'",
+                        where,
+                        spec,
+                        value,
+                        sizes_text=_size_text(sizes),
+                    )
+            elif axis.expr is not None:
+                expressions.append((shape[position], axis, position))
+            else:
+                self._axis(spec, axis, position, shape[position], where, value)
+        for size, axis, position in expressions:
+            if spec.bind_names:
+                self._expression(size, axis, position, where, spec, final=False)
+
+    def _axis(self, spec: TensorSpec, axis: AxisType, position: int, size: int, where: str, value: object) -> None:
+        label = _axis_label(axis, position)
+        if axis.size is not None and size != axis.size:
+            raise Mismatch(
+                where, f"{label} has size {size}, expected {axis.size}", describe_declared(spec), describe_value(value)
+            )
+        if axis.name is None or not spec.bind_names:
+            return
+        if axis.broadcast:
+            bound = self.bindings.get(axis.name)
+            if size == 1:
+                return
+            if bound is not None and bound.value != size:
+                raise Mismatch(
+                    where,
+                    f"{label} has size {size}, expected 1 or {axis.name}={_size_text(bound.value)} "
+                    f"(bound by {bound.origin})",
+                    describe_declared(spec),
+                    describe_value(value),
+                )
+        self._bind(axis.name, size, label, where, spec, value, sizes_text=str(size))
+
+    def _bind(
+        self,
+        name: str,
+        size: int | tuple[int, ...],
+        label: str,
+        where: str,
+        spec: TensorSpec,
+        value: object,
+        *,
+        sizes_text: str,
+    ) -> None:
+        bound = self.bindings.get(name)
+        if bound is None:
+            self.bindings[name] = _Binding(size, where)
+        elif bound.value != size:
+            verb = "have sizes" if isinstance(size, tuple) else "has size"
+            raise Mismatch(
+                where,
+                f"{label} {verb} {sizes_text}, but {name}={_size_text(bound.value)} was bound by {bound.origin}",
+                describe_declared(spec),
+                describe_value(value),
+            )
+
+    def _expression(
+        self, size: int, axis: AxisType, position: int, where: str, spec: TensorSpec, *, final: bool
+    ) -> None:
+        expr = axis.expr
+        assert expr is not None
+        names = expr.variables()
+        if any(name not in self.bindings for name in names):
+            if not final:
+                self._deferred.append((size, axis, position, where, spec))
+            return
+        values = {name: self.bindings[name].value for name in names}
+        wanted = expr.evaluate(values)  # type: ignore[arg-type]
+        if size != wanted:
+            origins = ", ".join(f"{n}={_size_text(v)} bound by {self.bindings[n].origin}" for n, v in values.items())
+            raise Mismatch(
+                where,
+                f"axis {position} '{expr}' has size {size}, expected {expr}={wanted} ({origins})",
+                describe_declared(spec),
+                f"size {size}",
+            )
+
+
+def _axis_label(axis: AxisType, position: int) -> str:
+    if axis.name is None:
+        return f"axis {position}"
+    return f"axis {position} '{'#' if axis.broadcast else ''}{axis.name}'"
+
+
+def _size_text(size: int | tuple[int, ...]) -> str:
+    return str(size) if isinstance(size, int) else str(tuple(size))
+
+
+def error_from(function: str, explainer: Explainer, mismatch: Mismatch) -> NeuralTypeError:
+    """Our exception, with the four-line message every failed check has."""
+    message = (
+        f"{function}() {mismatch.where}: {mismatch.detail}\n"
+        f"  expected: {mismatch.expected}\n"
+        f"  got: {mismatch.got}\n"
+        f"  bindings: {explainer.bindings_text()}"
+    )
+    return NeuralTypeError(message, function=function, argument=mismatch.where, bindings=explainer.plain_bindings())
+
+
+def explain_call(
+    function: str,
+    parameters: Iterable[tuple[str, Spec | None]],
+    arguments: dict[str, Any],
+    conf: BeartypeConf,
+    returned: tuple[Spec | None, object] | None = None,
+) -> NeuralTypeError:
+    """Re-check a call that the fast path rejected, and return the error that says why.
+
+    ``returned`` is ``(spec, value)`` when the arguments passed and the return value failed.
+    """
+    explainer = Explainer(conf)
+    try:
+        for name, spec in parameters:
+            explainer.check(spec, arguments[name], f"parameter {name!r}")
+        explainer.finish()
+        if returned is not None:
+            explainer.check(returned[0], returned[1], "return value")
+            explainer.finish()
+    except Mismatch as mismatch:
+        return error_from(function, explainer, mismatch)
+    return NeuralTypeError(
+        f"{function}(): the fast check rejected this call but the detailed check found no violation; "
+        "this is a neuraltypes bug, please report it with the call's types",
+        function=function,
+    )

@@ -1,0 +1,203 @@
+"""NeMo compatibility: methods of classes that declare ``input_types`` / ``output_types`` properties.
+
+NeMo's rules: with input types, arguments are passed by keyword only, every mandatory port must be given and
+no undeclared one; an incoming tensor's carried type must be accepted by the declared one; outputs are tagged.
+Unlike NeMo, sizes written in the types (``AxisType(Dimension, 80)``) are checked, not only ranks, bare
+tensors where a list is declared are rejected, outputs are checked too, and the types are read once per class
+(the first instance's properties), not rebuilt on every call.
+
+The axis labels of NeMo-declared types are kinds, not size variables: NeMo's own modules reuse ``T`` for an
+encoder's input and its downsampled output, so binding them would reject working models.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from neuraltypes.core import NeuralType, VoidType
+
+from ._errors import NeuralTypeError
+from ._explain import Explainer, Mismatch, error_from
+from ._provenance import TAG_ATTRIBUTE
+from ._specs import ListSpec, OptionalSpec, PlainSpec, Spec, TensorSpec, UnionSpec, tensor_spec
+
+if TYPE_CHECKING:
+    from ._codegen import Plan
+
+__all__ = ["NemoDispatch", "NemoTypes", "nemo_spec"]
+
+
+@dataclass(frozen=True)
+class NemoTypes:
+    """Types given to the decorator itself (``@typecheck(input_types=..., output_types=...)``)."""
+
+    input_types: Mapping[str, Any] | None
+    output_types: Mapping[str, Any] | None
+
+
+def nemo_spec(declared: Any, where: str) -> Spec | None:
+    """The spec of one NeMo port: a ``NeuralType`` or NeMo's list nesting ``[NeuralType]`` / ``[[...]]``."""
+    if isinstance(declared, list):
+        if len(declared) != 1:
+            raise TypeError(f"{where}: NeMo's list convention takes one type per level, got {len(declared)}")
+        inner = nemo_spec(declared[0], where)
+        return None if inner is None else ListSpec(list, inner)
+    if not isinstance(declared, NeuralType):
+        raise TypeError(f"{where}: expected a NeuralType (or [NeuralType]), got {declared!r}")
+    if declared.axes is None:
+        if isinstance(declared.elements_type, VoidType) and declared.dtype is None:
+            return None
+        # No axes declared: anything may come; a tensor is checked for its dtype and carried type.
+        tensor = tensor_spec(declared, bind_names=False)
+        assert isinstance(tensor, TensorSpec)
+        return UnionSpec(tensor, object)
+    return tensor_spec(declared, bind_names=False)
+
+
+@dataclass
+class _Port:
+    name: str
+    spec: Spec | None
+    optional: bool
+    declared: Any
+
+
+class _NemoPlan:
+    """The checks of one class's typed method, built once from its declared types."""
+
+    def __init__(
+        self, qualname: str, inputs: Mapping[str, Any] | None, outputs: Mapping[str, Any] | None, plan: Plan
+    ) -> None:
+        self.qualname = qualname
+        self.plan = plan
+        self.inputs = None if inputs is None else [self._port(n, t, "input") for n, t in inputs.items()]
+        self.outputs = None if outputs is None else [self._port(n, t, "output") for n, t in outputs.items()]
+
+    def _port(self, name: str, declared: Any, side: str) -> _Port:
+        spec = nemo_spec(declared, f"{self.qualname} {side} {name!r}")
+        optional = isinstance(declared, NeuralType) and declared.optional
+        return _Port(name, OptionalSpec(spec) if optional and spec is not None else spec, optional, declared)
+
+    def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        explainer = Explainer(self.plan.conf)
+        if self.inputs is not None:
+            self._check_inputs(args, kwargs, explainer)
+        result = self.plan.function(*args, **kwargs)
+        if self.outputs is not None and self.outputs:
+            self._check_outputs(result, explainer)
+        return result
+
+    def _error(self, detail: str) -> NeuralTypeError:
+        return NeuralTypeError(f"{self.qualname}() {detail}", function=self.qualname)
+
+    def _check_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any], explainer: Explainer) -> None:
+        assert self.inputs is not None
+        if len(args) > 1:
+            raise self._error(
+                f"takes its typed inputs by keyword only (NeMo's rule for input_types); got {len(args) - 1} "
+                f"positional argument(s); declared inputs: {', '.join(p.name for p in self.inputs)}"
+            )
+        declared = {port.name: port for port in self.inputs}
+        undeclared = [name for name in kwargs if name not in declared]
+        if undeclared:
+            raise self._error(
+                f"got undeclared input(s) {', '.join(map(repr, undeclared))}; declared inputs: {', '.join(declared)}"
+            )
+        missing = [p.name for p in self.inputs if not p.optional and p.name not in kwargs]
+        if missing:
+            raise self._error(f"is missing the mandatory input(s) {', '.join(map(repr, missing))}")
+        try:
+            for name, value in kwargs.items():
+                explainer.check(declared[name].spec, value, f"input {name!r}")
+        except Mismatch as mismatch:
+            raise error_from(self.qualname, explainer, mismatch) from None
+
+    def _check_outputs(self, result: Any, explainer: Explainer) -> None:
+        assert self.outputs is not None
+        ports = self.outputs
+        if len(ports) == 1:
+            values: tuple[Any, ...] = (result,)
+        elif isinstance(result, (tuple, list)) and len(result) == len(ports):
+            values = tuple(result)
+        else:
+            got = (
+                f"{type(result).__name__} of length {len(result)}"
+                if isinstance(result, (tuple, list))
+                else (type(result).__name__)
+            )
+            raise self._error(
+                f"returned {got}, expected a tuple of {len(ports)} outputs ({', '.join(p.name for p in ports)})"
+            )
+        try:
+            for port, value in zip(ports, values, strict=True):
+                explainer.check(port.spec, value, f"output {port.name!r}")
+        except Mismatch as mismatch:
+            raise error_from(self.qualname, explainer, mismatch) from None
+        for port, value in zip(ports, values, strict=True):
+            _tag(port.spec, value)
+
+
+def _tag(spec: Spec | None, value: Any) -> None:
+    if spec is None or isinstance(spec, PlainSpec):
+        return
+    if isinstance(spec, OptionalSpec):
+        _tag(spec.inner, value)
+    elif isinstance(spec, UnionSpec):
+        _tag(spec.tensor, value)
+    elif isinstance(spec, ListSpec):
+        for item in value:
+            _tag(spec.inner, item)
+    elif (
+        isinstance(spec, TensorSpec)
+        and spec.tags
+        and isinstance(value, torch.Tensor)
+        and getattr(value, TAG_ATTRIBUTE, None) is None
+    ):
+        setattr(value, TAG_ATTRIBUTE, spec.neural_type)
+
+
+class NemoDispatch:
+    """Per class: NeMo's checks when the class declares types, else the ordinary-hints wrapper.
+
+    The declared types are read from the first instance's ``input_types`` / ``output_types`` properties and
+    kept for the class (NeMo rebuilds them on every call).
+    """
+
+    def __init__(self, plan: Plan, explicit: NemoTypes | None, plain: Callable[..., Any]) -> None:
+        self.plan = plan
+        self.explicit = explicit
+        self.plain = plain
+        self._per_class: dict[type, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        owner = type(args[0]) if args else type(None)
+        checker = self._per_class.get(owner)
+        if checker is None:
+            checker = self._checker_for(args[0] if args else None, owner)
+        return checker(args, kwargs)
+
+    def _checker_for(self, instance: Any, owner: type) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+        with self._lock:
+            checker = self._per_class.get(owner)
+            if checker is not None:
+                return checker
+            if self.explicit is not None:
+                inputs, outputs = self.explicit.input_types, self.explicit.output_types
+            else:
+                inputs = getattr(instance, "input_types", None)
+                outputs = getattr(instance, "output_types", None)
+            if inputs is None and outputs is None:
+                plain = self.plain
+
+                def checker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                    return plain(*args, **kwargs)
+            else:
+                checker = _NemoPlan(self.plan.qualname, inputs, outputs, self.plan)
+            self._per_class[owner] = checker
+            return checker

@@ -1,0 +1,79 @@
+"""Element-type provenance: the neural type a tensor carries, as an attribute on the tensor.
+
+A tensor returned by a typed function is tagged with the declared return type (``tensor.neural_type``, NeMo's
+attribute name, so NeMo-era code that reads it keeps working). Why an attribute: it is the one mechanism that
+survives ``torch.compile(fullgraph=True)`` without a graph break (Dynamo turns the read into a guard and keeps
+the write on compiled outputs); id-keyed dictionaries and weak maps break the graph, and a tensor subclass
+slows down every later op.
+
+The rules, chosen so that the tag never lies about a tensor it does not own:
+
+* only outputs are tagged, only when untagged, and only when the declared element type says something (not
+  ``VoidType``): a tensor that already carries a tag keeps it (it was checked against the declared type);
+* a tensor passed in as a top-level argument and returned unchanged is never tagged, so the caller's
+  tensors are not mutated;
+* views, ``.detach()``, ``.to()``, ``.clone()`` and every other op return untagged tensors: they are of
+  unknown provenance and checked for shape and dtype only. In-place ops keep the (possibly stale) tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from neuraltypes.core import NeuralType
+
+__all__ = ["TAG_ATTRIBUTE", "make_acceptor", "accepts", "tag_of", "set_tag"]
+
+TAG_ATTRIBUTE = "neural_type"
+_CACHE_LIMIT = 1024
+
+
+def tag_of(tensor: Any) -> NeuralType | None:
+    """The neural type a tensor carries, or None when it has none (unknown provenance)."""
+    tag = getattr(tensor, TAG_ATTRIBUTE, None)
+    return tag if isinstance(tag, NeuralType) else None
+
+
+def set_tag(tensor: Any, neural_type: NeuralType | None) -> Any:
+    """Attach (or with None, remove) a tensor's neural type, for code that knows better; returns the tensor."""
+    if neural_type is None:
+        if hasattr(tensor, TAG_ATTRIBUTE):
+            delattr(tensor, TAG_ATTRIBUTE)
+    else:
+        setattr(tensor, TAG_ATTRIBUTE, neural_type)
+    return tensor
+
+
+def accepts(declared: NeuralType, carried: object) -> bool:
+    """Whether a tensor tagged ``carried`` may be passed where ``declared`` is expected.
+
+    SAME or GREATER (a subtype) in ``compare`` terms. When either side declares no axes, only the element
+    types are compared (a NeMo-style ``NeuralType(elements_type=LossType())`` says nothing about axes).
+    Anything that is not one of our ``NeuralType`` objects (NeMo's, a user's attribute) is not a tag.
+    """
+    if not isinstance(carried, NeuralType):
+        return True
+    if declared.axes is None or carried.axes is None:
+        return declared.elements_type.compare(carried.elements_type).accepted
+    return declared.compare(carried).accepted
+
+
+def make_acceptor(declared: NeuralType) -> Callable[[object], bool]:
+    """``accepts(declared, tag)`` memoized per tag object: the hot path pays a dict lookup, not a compare.
+
+    Keyed by ``id(tag)``; the entry holds the tag itself, so the id cannot be reused while it is cached.
+    """
+    cache: dict[int, tuple[object, bool]] = {}
+
+    def acceptor(carried: object) -> bool:
+        hit = cache.get(id(carried))
+        if hit is not None and hit[0] is carried:
+            return hit[1]
+        result = accepts(declared, carried)
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[id(carried)] = (carried, result)
+        return result
+
+    return acceptor
