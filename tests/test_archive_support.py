@@ -65,3 +65,27 @@ class ParentModel(Archivable, Serialization, torch.nn.Module):
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.head = torch.nn.Linear(4, 2)
+
+
+class TypedModel(TinyModel):
+    """A model that declares its neural types, NeMo style."""
+
+    @property
+    def input_types(self) -> dict[str, object]:
+        from neuraltypes.core import EncodedRepresentation, NeuralType
+
+        return {"x": NeuralType(("B", "T", "C"), EncodedRepresentation())}
+
+    @property
+    def output_types(self) -> dict[str, object]:
+        from neuraltypes.core import LogitsType, NeuralType
+
+        return {"logits": NeuralType(("B", "T", "D"), LogitsType())}
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    """Whether two modules have the same state-dict names, dtypes and values."""
+    left, right = a.state_dict(), b.state_dict()
+    return list(left) == list(right) and all(
+        left[name].dtype == right[name].dtype and torch.equal(left[name], right[name]) for name in left
+    )

@@ -11,6 +11,8 @@ from ._format import RESERVED_PREFIX
 
 __all__ = ["check_weights_fit", "prepare_weights", "retie", "shared_groups"]
 
+_FLOATING = frozenset({"float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"})
+
 
 def prepare_weights(state_dict: Mapping[str, object]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Split a state dict into the tensors to store (contiguous, on CPU, sharing no memory) and aliases.
@@ -57,6 +59,9 @@ def check_weights_fit(
 ) -> None:
     """Check the archive's weights (name -> dtype, shape) against a model's state dict before loading.
 
+    Shapes must be equal. Dtypes must be equal, except that a floating-point weight may be stored in another
+    floating-point precision (a model saved after ``.half()``): it is restored in the archived precision.
+
     Raises:
         ArchiveError: a weight's shape or dtype differs; with ``strict``, also missing or unexpected names.
     """
@@ -65,7 +70,8 @@ def check_weights_fit(
         if tensor is None:
             continue
         want = (str(tensor.dtype).removeprefix("torch."), tuple(tensor.shape))
-        if want != (dtype, shape):
+        both_float = tensor.dtype.is_floating_point and dtype in _FLOATING
+        if want[1] != shape or (want[0] != dtype and not both_float):
             raise ArchiveError(
                 f"the model expects {_describe(*want)} but the archive holds {_describe(dtype, shape)}",
                 path=path,
@@ -73,18 +79,17 @@ def check_weights_fit(
             )
     if not strict:
         return
+    problems = []
     missing = [name for name in expected if name not in held]
     if missing:
-        raise ArchiveError(
-            f"the model has weights the archive lacks: {', '.join(missing)} (restore with strict=False to keep "
-            "their initial values)",
-            path=path,
-        )
+        problems.append(f"the model has weights the archive lacks: {', '.join(missing)}")
     unexpected = [name for name in held if name not in expected]
     if unexpected:
+        problems.append(f"the archive holds weights the model does not have: {', '.join(unexpected)}")
+    if problems:
         raise ArchiveError(
-            f"the archive holds weights the model does not have: {', '.join(unexpected)} (restore with "
-            "strict=False to ignore them)",
+            "; ".join(problems) + " (restore with strict=False to keep the model's own values for missing "
+            "weights and ignore unexpected ones)",
             path=path,
         )
 
