@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from mypy.nodes import TypeInfo
 from mypy.options import Options
-from mypy.plugin import AnalyzeTypeContext, ClassDefContext, Plugin, ReportConfigContext
-from mypy.types import Type
+from mypy.plugin import (
+    AnalyzeTypeContext,
+    ClassDefContext,
+    FunctionContext,
+    FunctionSigContext,
+    MethodContext,
+    MethodSigContext,
+    Plugin,
+    ReportConfigContext,
+)
+from mypy.types import CallableType, Type
 
 from ._annotation import NT_FULLNAME, analyze_nt
+from ._calls import (
+    CallTarget,
+    check_function_call,
+    check_method_call,
+    function_target,
+    method_target,
+    relax_function,
+    relax_method,
+)
 from ._carrier import TENSOR_FULLNAME, make_tensor_generic
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 
@@ -31,3 +51,30 @@ class NeuralTypesPlugin(Plugin):
 
     def get_type_analyze_hook(self, fullname: str) -> Callable[[AnalyzeTypeContext], Type] | None:
         return analyze_nt if fullname == NT_FULLNAME else None
+
+    def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], CallableType] | None:
+        target = self._function_target(fullname)
+        return None if target is None else partial(relax_function, target)
+
+    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        target = self._function_target(fullname)
+        return None if target is None else partial(check_function_call, target)
+
+    def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
+        target = self._method_target(fullname)
+        return None if target is None else partial(relax_method, target)
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        target = self._method_target(fullname)
+        return None if target is None else partial(check_method_call, target)
+
+    def _function_target(self, fullname: str) -> CallTarget | None:
+        symbol = self.lookup_fully_qualified(fullname)
+        return None if symbol is None else function_target(symbol.node)
+
+    def _method_target(self, fullname: str) -> CallTarget | None:
+        owner, _, method = fullname.rpartition(".")
+        symbol = self.lookup_fully_qualified(owner) if owner else None
+        if symbol is None or not isinstance(symbol.node, TypeInfo):
+            return None
+        return method_target(symbol.node, method)

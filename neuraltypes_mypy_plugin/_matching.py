@@ -1,0 +1,133 @@
+"""Matching one call's tensor arguments against declared neural types, and typing its result.
+
+Axes are compared with ``NeuralType.compare`` (the same rules as at run time: transposition, kinds, fixed
+sizes); element types by subclass through mypy's view of the classes; dtypes by the names they admit. Each
+named axis of a declared type is a size variable of the call: the first argument binds it to the caller's
+axis, a later argument with a different known size is an error, and the result's axes are spelled with the
+caller's axes substituted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mypy.types import Instance
+
+from neuraltypes.core import AxisType, NeuralType, NeuralTypeComparisonResult, dtype_names, parse_axes
+
+from ._carrier import VOID_TYPE_FULLNAME, TensorView
+
+_WHY = {
+    NeuralTypeComparisonResult.TRANSPOSE_SAME: "axes transposed",
+    NeuralTypeComparisonResult.DIM_INCOMPATIBLE: "axis sizes differ",
+    NeuralTypeComparisonResult.INCOMPATIBLE: "axes differ",
+}
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A size variable bound by an argument: the caller's spelling of the axis (or axes, for ``*name``)."""
+
+    tokens: tuple[str, ...]
+    sizes: tuple[int | None, ...]
+    argument: str
+
+
+@dataclass
+class CallBindings:
+    """The size variables of one call, in the order the arguments bound them."""
+
+    bound: dict[str, Binding] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Why an argument does not fit: a reason for the message, or a size clash with an earlier argument."""
+
+    why: str
+    axis: str | None = None
+    first: Binding | None = None
+    second: Binding | None = None
+
+
+def check_argument(argument: str, declared: TensorView, found: TensorView, bindings: CallBindings) -> Mismatch | None:
+    """Check one argument; bind its size variables when it fits."""
+    why = _element_mismatch(declared, found) or _dtype_mismatch(declared, found)
+    if why is not None:
+        return Mismatch(why)
+    if declared.axes is None or found.axes is None:
+        return None
+    declared_axes, found_axes = parse_axes(declared.axes), parse_axes(found.axes)
+    result = NeuralType(declared_axes).compare(NeuralType(found_axes))
+    if result is not NeuralTypeComparisonResult.SAME:
+        return Mismatch(_WHY.get(result, "axes differ"))
+    return _bind(argument, declared_axes, found.axes.split(), found_axes, bindings)
+
+
+def _element_mismatch(declared: TensorView, found: TensorView) -> str | None:
+    if declared.element is None or found.element is None or element_accepts(declared.element, found.element):
+        return None
+    return f"elements are {found.element.type.name}, not {declared.element.type.name}"
+
+
+def _dtype_mismatch(declared: TensorView, found: TensorView) -> str | None:
+    if declared.dtype is None or found.dtype is None or dtype_names(found.dtype) <= dtype_names(declared.dtype):
+        return None
+    return f'dtype is "{found.dtype}", not "{declared.dtype}"'
+
+
+def element_accepts(declared: Instance, found: Instance) -> bool:
+    """NeMo's element rule: a subclass is accepted; ``VoidType`` declared accepts anything."""
+    return declared.type.fullname == VOID_TYPE_FULLNAME or found.type.has_base(declared.type.fullname)
+
+
+def _bind(
+    argument: str,
+    declared: tuple[AxisType, ...],
+    tokens: list[str],
+    found: tuple[AxisType, ...],
+    bindings: CallBindings,
+) -> Mismatch | None:
+    if any(axis.variadic for axis in found):
+        return None  # the caller's own axes are open: nothing definite to bind
+    for name, indices in _alignment(declared, len(found)):
+        binding = Binding(tuple(tokens[i] for i in indices), tuple(found[i].size for i in indices), argument)
+        earlier = bindings.bound.get(name)
+        if earlier is None:
+            bindings.bound[name] = binding
+        elif _clash(earlier, binding):
+            return Mismatch("size clash", name, earlier, binding)
+    return None
+
+
+def _alignment(declared: tuple[AxisType, ...], found_rank: int) -> list[tuple[str, range]]:
+    """Which incoming axes each named declared axis (or ``*name``) stands for."""
+    variadic_at = next((i for i, axis in enumerate(declared) if axis.variadic), None)
+    tail = 0 if variadic_at is None else len(declared) - variadic_at - 1
+    pairs: list[tuple[str, range]] = []
+    for index, axis in enumerate(declared):
+        if axis.name is None or axis.expr is not None:
+            continue
+        if variadic_at is None or index < variadic_at:
+            pairs.append((axis.name, range(index, index + 1)))
+        elif index == variadic_at:
+            pairs.append((axis.name, range(index, found_rank - tail)))
+        else:
+            position = found_rank - (len(declared) - index)
+            pairs.append((axis.name, range(position, position + 1)))
+    return pairs
+
+
+def _clash(first: Binding, second: Binding) -> bool:
+    if len(first.sizes) != len(second.sizes):
+        return True
+    return any(a is not None and b is not None and a != b for a, b in zip(first.sizes, second.sizes, strict=True))
+
+
+def substitute(declared_axes: str, bindings: CallBindings) -> str:
+    """The declared axes spelled with the caller's axes for every bound size variable."""
+    tokens: list[str] = []
+    for token, axis in zip(declared_axes.split(), parse_axes(declared_axes), strict=True):
+        bound = bindings.bound.get(axis.name) if axis.name is not None and axis.expr is None else None
+        tokens.extend(bound.tokens if bound is not None else (token,))
+    return " ".join(tokens)
