@@ -22,6 +22,7 @@ from beartype import BeartypeConf
 from neuraltypes.core import AxisType, BinOp, Const, DimExpr
 
 from ._beartype_bridge import make_tester
+from ._errors import NeuralTypeError
 from ._explain import explain_call
 from ._provenance import TAG_ATTRIBUTE, make_acceptor
 from ._specs import (
@@ -410,16 +411,29 @@ def _header_and_call(signature: inspect.Signature) -> tuple[str, str, list[str]]
     return ", ".join(header), ", ".join(call), list(signature.parameters)
 
 
+def _fail_statement(plan: Plan, where: str, explain: str) -> str:
+    """Raise the explainer's error; while torch.compile traces, a fixed message (Dynamo cannot trace the explainer).
+
+    With ``fullgraph=False`` Dynamo then runs the call eagerly and the explainer's error comes out; with
+    ``fullgraph=True`` Dynamo reports ``Unsupported: Observed exception`` with this message inside.
+    """
+    message = (
+        f"{plan.qualname}() {where} does not match its declared type (found while torch.compile traced the call; "
+        "call it eagerly, or compile without fullgraph=True, to see which axis and why)"
+    )
+    return f"raise _ntq_NTE({message!r}) if _ntq_compiling() else {explain}"
+
+
 def generate_source(plan: Plan, names: dict[str, object], function_name: str) -> str:
     """The source of the wrapper; fills ``names`` with the objects it refers to."""
     _validate_names(plan)
     header, call, parameter_names = _header_and_call(plan.signature)
     arguments = "{" + ", ".join(f"{name!r}: {name}" for name in parameter_names) + "}"
     emitter = _Emitter(plan, names)
-    emitter.fail = f"raise _ntq_explain_args({arguments})"
     tensor_parameters: list[str] = []
     for name, spec in plan.parameters:
         emitter.where = f"parameter {name!r}"
+        emitter.fail = _fail_statement(plan, emitter.where, f"_ntq_explain_args({arguments})")
         emitter.value(spec, name)
         if isinstance(spec, (TensorSpec, OptionalSpec, UnionSpec)):
             tensor_parameters.append(name)
@@ -427,8 +441,8 @@ def generate_source(plan: Plan, names: dict[str, object], function_name: str) ->
     argument_lines = emitter.lines
     emitter.lines = []
     if plan.returns is not None:
-        emitter.fail = f"raise _ntq_explain_return({arguments}, _ntq_r)"
-        emitter.where = "the return value"
+        emitter.where = "return value"
+        emitter.fail = _fail_statement(plan, emitter.where, f"_ntq_explain_return({arguments}, _ntq_r)")
         emitter.value(plan.returns, "_ntq_r")
         emitter.finish_section()
         emitter.tag(plan.returns, "_ntq_r", tensor_parameters)
@@ -457,6 +471,7 @@ def generate_source(plan: Plan, names: dict[str, object], function_name: str) ->
         _ntq_fn=plan.function,
         _ntq_sw=SWITCHES,
         _ntq_compiling=torch.compiler.is_compiling,
+        _ntq_NTE=NeuralTypeError,
         _ntq_explain_args=explain_args,
         _ntq_explain_return=explain_return,
     )

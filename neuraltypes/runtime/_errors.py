@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["NeuralTypeError"]
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = ["NeuralTypeError", "neural_type_error"]
 
 
 class NeuralTypeError(TypeError):
@@ -14,19 +17,29 @@ class NeuralTypeError(TypeError):
 
     Attributes:
         function: the qualified name of the checked function.
-        argument: ``"parameter 'x'"``, ``"return value"`` and so on, with the container path if any.
+        argument: ``"parameter 'x'"``, ``"the return value[1]"`` and so on (with the container path).
         bindings: the size variables bound before the failure, name -> size (a tuple for ``*variadic``).
+
+    (No ``__init__`` of its own: torch.compile can then raise it from traced code with the message intact.)
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        function: str = "",
-        argument: str = "",
-        bindings: dict[str, int | tuple[int, ...]] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.function = function
-        self.argument = argument
-        self.bindings: dict[str, int | tuple[int, ...]] = dict(bindings or {})
+    __module__ = "neuraltypes.runtime"
+
+    function: str = ""
+    argument: str = ""
+    bindings: Mapping[str, int | tuple[int, ...]] = MappingProxyType({})
+
+
+def neural_type_error(
+    message: str,
+    *,
+    function: str,
+    argument: str = "",
+    bindings: Mapping[str, int | tuple[int, ...]] | None = None,
+) -> NeuralTypeError:
+    """A ``NeuralTypeError`` with its attributes set."""
+    error = NeuralTypeError(message)
+    error.function = function
+    error.argument = argument
+    error.bindings = MappingProxyType(dict(bindings or {}))
+    return error

@@ -18,7 +18,7 @@ from beartype import BeartypeConf
 from neuraltypes.core import AxisType, NeuralType, VoidType, format_axes
 
 from ._beartype_bridge import DEFAULT_CONF, explain_violation, make_tester
-from ._errors import NeuralTypeError
+from ._errors import NeuralTypeError, neural_type_error
 from ._provenance import TAG_ATTRIBUTE, accepts
 from ._specs import (
     DictSpec,
@@ -316,7 +316,7 @@ def error_from(function: str, explainer: Explainer, mismatch: Mismatch) -> Neura
         f"  got: {mismatch.got}\n"
         f"  bindings: {explainer.bindings_text()}"
     )
-    return NeuralTypeError(message, function=function, argument=mismatch.where, bindings=explainer.plain_bindings())
+    return neural_type_error(message, function=function, argument=mismatch.where, bindings=explainer.plain_bindings())
 
 
 def explain_call(
@@ -340,7 +340,7 @@ def explain_call(
             explainer.finish()
     except Mismatch as mismatch:
         return error_from(function, explainer, mismatch)
-    return NeuralTypeError(
+    return neural_type_error(
         f"{function}(): the fast check rejected this call but the detailed check found no violation; "
         "this is a neuraltypes bug, please report it with the call's types",
         function=function,

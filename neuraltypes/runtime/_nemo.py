@@ -21,7 +21,7 @@ import torch
 
 from neuraltypes.core import NeuralType, VoidType
 
-from ._errors import NeuralTypeError
+from ._errors import NeuralTypeError, neural_type_error
 from ._explain import Explainer, Mismatch, error_from
 from ._provenance import TAG_ATTRIBUTE
 from ._specs import ListSpec, OptionalSpec, PlainSpec, Spec, TensorSpec, UnionSpec, tensor_spec
@@ -93,7 +93,7 @@ class _NemoPlan:
         return result
 
     def _error(self, detail: str) -> NeuralTypeError:
-        return NeuralTypeError(f"{self.qualname}() {detail}", function=self.qualname)
+        return neural_type_error(f"{self.qualname}() {detail}", function=self.qualname)
 
     def _check_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any], explainer: Explainer) -> None:
         assert self.inputs is not None
