@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import torch
 
 from neuraltypes.archive import Archivable
@@ -89,3 +95,82 @@ def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return list(left) == list(right) and all(
         left[name].dtype == right[name].dtype and torch.equal(left[name], right[name]) for name in left
     )
+
+
+class LabelModel(Archivable, Serialization, torch.nn.Module):
+    """A model with a string setting, to carry interpolations and targets in its config."""
+
+    def __init__(self, label: str = "plain") -> None:
+        super().__init__()
+        self.label = label
+        self.lin = torch.nn.Linear(2, 2)
+
+
+def forge_archive(
+    path: Path,
+    *,
+    tensors: dict[str, torch.Tensor] | None = None,
+    config_text: str = "_target_: test_archive_support.TinyModel\n",
+    artifacts: dict[str, bytes] | None = None,
+    edit_manifest: Callable[[dict[str, Any]], None] | None = None,
+    extra_tensors: dict[str, torch.Tensor] | None = None,
+    edit_metadata: Callable[[dict[str, str]], None] | None = None,
+) -> None:
+    """Write an archive by hand (a consistent one unless told otherwise), to test what the reader refuses."""
+    from safetensors.torch import save_file
+
+    from neuraltypes.archive._format import CONFIG_MEMBER, artifact_member
+    from neuraltypes.archive._manifest import sha256_hex
+
+    weights = dict(TinyModel().state_dict()) if tensors is None else tensors
+    members: dict[str, tuple[str, torch.Tensor]] = {
+        CONFIG_MEMBER: ("config", torch.frombuffer(bytearray(config_text.encode()), dtype=torch.uint8))
+    }
+    members.update({name: ("weight", tensor.contiguous()) for name, tensor in weights.items()})
+    for name, data in (artifacts or {}).items():
+        members[artifact_member(name)] = ("artifact", torch.frombuffer(bytearray(data), dtype=torch.uint8))
+    manifest: dict[str, Any] = {
+        "format": "neuraltypes-archive",
+        "format_version": 1,
+        "target": "test_archive_support.TinyModel",
+        "created_by": "forged",
+        "signature": {"inputs": {}, "outputs": {}},
+        "aliases": {},
+        "members": [
+            {
+                "name": name,
+                "kind": kind,
+                "size": tensor.nbytes,
+                "sha256": sha256_hex(tensor.numpy().tobytes()),
+                "dtype": str(tensor.dtype).removeprefix("torch."),
+                "shape": list(tensor.shape),
+            }
+            for name, (kind, tensor) in members.items()
+        ],
+    }
+    if edit_manifest is not None:
+        edit_manifest(manifest)
+    text = json.dumps(manifest)
+    metadata = {
+        "neuraltypes.format": "neuraltypes-archive",
+        "neuraltypes.manifest": text,
+        "neuraltypes.manifest_sha256": sha256_hex(text.encode()),
+    }
+    if edit_metadata is not None:
+        edit_metadata(metadata)
+    stored = {name: tensor for name, (_, tensor) in members.items()}
+    stored.update(extra_tensors or {})
+    save_file(stored, str(path), metadata=metadata)
+
+
+def raw_safetensors(header: dict[str, Any] | str, data: bytes) -> bytes:
+    """The bytes of a safetensors file with exactly this header text (duplicate keys, bad offsets ...)."""
+    text = header if isinstance(header, str) else json.dumps(header)
+    encoded = text.encode()
+    encoded += b" " * (-len(encoded) % 8)
+    return struct.pack("<Q", len(encoded)) + encoded + data
+
+
+def listing(root: Path) -> set[str]:
+    """Every path under ``root``, relative, to show that nothing was written."""
+    return {str(path.relative_to(root)) for path in root.rglob("*")}

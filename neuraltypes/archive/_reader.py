@@ -47,7 +47,7 @@ def call_library(call: Callable[[], _T], reason: str, *, path: str, member: str 
     """
     try:
         return call()
-    except (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError):
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError, ArchiveError):
         raise
     except BaseException as error:
         raise ArchiveError(f"{reason}: {type(error).__name__}: {error}", path=path, member=member) from error
