@@ -457,7 +457,7 @@ def test_row20_only_rank_zero_writes_in_a_distributed_job(sandbox: Path) -> None
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for rank in range(2)
     ]
     outputs = [process.communicate(timeout=120) for process in processes]
