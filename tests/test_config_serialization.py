@@ -52,6 +52,13 @@ class EncoderConfig:
     name: str = "from-dataclass"
 
 
+def raw_value(config: DictConfig, key: str) -> object:
+    """A config value as written, interpolations unresolved."""
+    container = OmegaConf.to_container(config, resolve=False)
+    assert isinstance(container, dict)
+    return container[key]
+
+
 def experiment() -> DictConfig:
     """A whole experiment config, of which the model is one sub-tree."""
     return OmegaConf.create(
@@ -117,7 +124,7 @@ def test_a_chain_of_outer_references_is_followed_as_written() -> None:
 def test_an_outer_reference_embedded_in_a_string_becomes_its_value() -> None:
     config = OmegaConf.create({"prefix": "big", "model": {"dim": 2, "name": "${prefix}_${.dim}"}})
     saved = Encoder.from_config_dict(config.model).to_config_dict()
-    assert OmegaConf.to_container(saved, resolve=False)["name"] == "big_${.dim}"  # type: ignore[index]
+    assert raw_value(saved, "name") == "big_${.dim}"
 
 
 def test_an_outer_reference_to_a_missing_key_is_reported() -> None:
@@ -186,7 +193,7 @@ def test_an_environment_value_is_stored_as_its_expression_never_its_value(monkey
     built = Encoder.from_config_dict({"dim": 1, "name": "${oc.env:NEURALTYPES_TEST_TOKEN}"}, allow_resolvers=True)
     assert built.name == "hunter2"
     assert OmegaConf.to_yaml(built.to_config_dict()).count("hunter2") == 0
-    assert OmegaConf.to_container(built.to_config_dict())["name"] == "${oc.env:NEURALTYPES_TEST_TOKEN}"  # type: ignore[index]
+    assert raw_value(built.to_config_dict(), "name") == "${oc.env:NEURALTYPES_TEST_TOKEN}"
 
 
 def test_an_argument_a_config_cannot_hold_is_named() -> None:

@@ -92,7 +92,9 @@ def test_annotation_types_equal_nemo_declared_types() -> None:
 def test_only_typed_parameters_are_inputs_in_declaration_order() -> None:
     inputs = Annotated_().input_types
     assert inputs is not None and list(inputs) == ["audio", "lengths", "mask"]
-    assert inputs["mask"].optional and not inputs["audio"].optional  # type: ignore[union-attr]
+    mask, audio = inputs["mask"], inputs["audio"]
+    assert isinstance(mask, NeuralType) and isinstance(audio, NeuralType)
+    assert mask.optional and not audio.optional
 
 
 def test_named_tuple_fields_name_the_outputs() -> None:
@@ -131,7 +133,7 @@ def test_ports_are_read_once_and_kept_on_the_class() -> None:
     assert ports_of(Annotated_) is first
     assert Annotated_.__dict__["_neuraltypes_ports"] is first
     with pytest.raises(TypeError):
-        first.inputs["new"] = NeuralType()  # type: ignore[index]
+        first.inputs["new"] = NeuralType()
 
 
 def test_a_subclass_overriding_forward_has_its_own_ports() -> None:

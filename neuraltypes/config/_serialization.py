@@ -31,30 +31,35 @@ def class_path(cls: type) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class _InitCall:
-    """The arguments an object was constructed with, or why they cannot be written as a config."""
+    """The config of an object's constructor call (plain data), or why it cannot be written as one."""
 
     arguments: dict[str, Any]
     problem: str | None = None
 
 
-def _record_call(signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _InitCall:
+def _record_call(owner: str, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _InitCall:
+    """The call as config data, converted now: the record holds no reference to the objects passed in."""
     try:
         bound = signature.bind(None, *args, **kwargs)
     except TypeError:
-        return _InitCall({}, "its constructor call did not match its signature")
-    arguments: dict[str, Any] = {}
+        return _InitCall({}, f"cannot write {owner} as a config: its constructor call did not match its signature")
+    given: dict[str, Any] = {}
     for name, value in list(bound.arguments.items())[1:]:
         kind = signature.parameters[name].kind
         if kind is inspect.Parameter.VAR_KEYWORD:
-            arguments.update(value)
-        elif kind is inspect.Parameter.VAR_POSITIONAL:
-            if value:
-                return _InitCall({}, f"its constructor was given extra positional arguments (*{name})")
+            given.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL and value:
+            return _InitCall(
+                {}, f"cannot write {owner} as a config: its constructor was given extra positional arguments (*{name})"
+            )
         elif kind is inspect.Parameter.POSITIONAL_ONLY:
-            return _InitCall({}, f"its constructor takes {name!r} as a positional-only argument")
-        else:
-            arguments[name] = value
-    return _InitCall(arguments)
+            return _InitCall({}, f"cannot write {owner} as a config: its constructor takes {name!r} positional-only")
+        elif kind is not inspect.Parameter.VAR_POSITIONAL:
+            given[name] = value
+    try:
+        return _InitCall({name: _config_value(value, f"{owner}.{name}") for name, value in given.items()})
+    except ValueError as error:
+        return _InitCall({}, str(error))
 
 
 def _recording(init: Callable[..., None]) -> Callable[..., None]:
@@ -65,7 +70,7 @@ def _recording(init: Callable[..., None]) -> Callable[..., None]:
     def __init__(self: object, *args: Any, **kwargs: Any) -> None:
         # The outermost __init__ records; those reached through super().__init__ find the record made.
         if _INIT_CALL not in self.__dict__:
-            self.__dict__[_INIT_CALL] = _record_call(signature, args, kwargs)
+            self.__dict__[_INIT_CALL] = _record_call(type(self).__qualname__, signature, args, kwargs)
         init(self, *args, **kwargs)
 
     setattr(__init__, _RECORDS, True)
@@ -167,13 +172,10 @@ class Serialization:
         return OmegaConf.create(copy.deepcopy(stored))
 
     def _config_from_init_call(self) -> dict[str, Any]:
-        name = type(self).__qualname__
         call = self.__dict__.get(_INIT_CALL)
         if call is None:
+            name = type(self).__qualname__
             raise ValueError(f"{name} has no config: it was not built from one and its __init__ did not run")
         if call.problem is not None:
-            raise ValueError(f"cannot write {name} as a config: {call.problem}")
-        config: dict[str, Any] = {TARGET_KEY: class_path(type(self))}
-        for key, value in call.arguments.items():
-            config[key] = _config_value(value, f"{name}.{key}")
-        return config
+            raise ValueError(call.problem)
+        return {TARGET_KEY: class_path(type(self)), **copy.deepcopy(call.arguments)}

@@ -107,14 +107,14 @@ class Typing:
 
     @property
     @_marked
-    def input_types(self) -> dict[str, PortType] | None:
+    def input_types(self) -> Mapping[str, PortType] | None:
         """Parameter name -> type for each typed parameter of ``forward``; None when none is typed (NeMo)."""
         inputs = ports_of(type(self)).inputs
         return dict(inputs) if inputs else None
 
     @property
     @_marked
-    def output_types(self) -> dict[str, PortType] | None:
+    def output_types(self) -> Mapping[str, PortType] | None:
         """Output name -> type for each typed output of ``forward``; None when none is typed (NeMo)."""
         outputs = ports_of(type(self)).outputs
         return dict(outputs) if outputs else None
