@@ -1,5 +1,7 @@
-
+# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Acoustic encoders: spectrogram features to encoded representations, time resolution kept."""
+
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -7,11 +9,17 @@ from torch import Tensor, nn
 from neuraltypes import NT, AcousticEncodedRepresentation, LengthsType, SpectrogramType
 from neuraltypes.nn import NeuralModule
 
-__all__ = ["AcousticEncoder", "ConvEncoder", "TransformerEncoder", "padding_mask"]
+__all__ = ["AcousticEncoder", "ConvEncoder", "EncoderOutput", "TransformerEncoder", "padding_mask"]
 
 Features = NT[Tensor, "B D T", SpectrogramType, "float"]
 Lengths = NT[Tensor, "B", LengthsType, "int"]
-Encoded = NT[Tensor, "B D_enc T", AcousticEncodedRepresentation, "float"]
+
+
+class EncoderOutput(NamedTuple):
+    """Encodings, one vector per input frame, and their lengths."""
+
+    encoded: NT[Tensor, "B D_enc T", AcousticEncodedRepresentation, "float"]
+    encoded_length: NT[Tensor, "B", LengthsType, "int"]
 
 
 def padding_mask(length: Tensor, steps: int) -> Tensor:
@@ -22,7 +30,7 @@ def padding_mask(length: Tensor, steps: int) -> Tensor:
 class AcousticEncoder(NeuralModule):
     """What every acoustic encoder takes and gives: features and lengths in, encodings and lengths out."""
 
-    def forward(self, audio_signal: Features, length: Lengths) -> tuple[Encoded, Lengths]:
+    def forward(self, audio_signal: Features, length: Lengths) -> EncoderOutput:
         raise NotImplementedError(f"{type(self).__qualname__} must implement forward")
 
 
@@ -53,12 +61,12 @@ class ConvEncoder(AcousticEncoder):
             for _ in range(num_layers)
         )
 
-    def forward(self, audio_signal: Features, length: Lengths) -> tuple[Encoded, Lengths]:
+    def forward(self, audio_signal: Features, length: Lengths) -> EncoderOutput:
         keep = (~padding_mask(length, audio_signal.shape[-1]))[:, None, :].to(audio_signal.dtype)
         hidden = self.project(audio_signal) * keep
         for block in self.blocks:
             hidden = (hidden + block(hidden)) * keep
-        return hidden, length
+        return EncoderOutput(hidden, length)
 
 
 class TransformerEncoder(AcousticEncoder):
@@ -80,8 +88,8 @@ class TransformerEncoder(AcousticEncoder):
         )
         self.layers = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
 
-    def forward(self, audio_signal: Features, length: Lengths) -> tuple[Encoded, Lengths]:
+    def forward(self, audio_signal: Features, length: Lengths) -> EncoderOutput:
         padded = padding_mask(length, audio_signal.shape[-1])
         hidden = self.layers(self.project(audio_signal.transpose(1, 2)), src_key_padding_mask=padded)
         hidden = hidden.masked_fill(padded[:, :, None], 0.0)
-        return hidden.transpose(1, 2), length
+        return EncoderOutput(hidden.transpose(1, 2), length)

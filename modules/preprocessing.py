@@ -1,13 +1,22 @@
 # ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Audio preprocessing: waveforms to log-mel spectrograms, with their lengths in frames."""
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
 from neuraltypes import NT, AudioSignal, LengthsType, MelSpectrogramType
 from neuraltypes.nn import NeuralModule
 
-__all__ = ["AudioToMelSpectrogram", "mel_filterbank"]
+__all__ = ["AudioToMelSpectrogram", "MelFeatures", "mel_filterbank"]
+
+
+class MelFeatures(NamedTuple):
+    """Log-mel spectrograms and their lengths in frames."""
+
+    processed_signal: NT[Tensor, "B D T", MelSpectrogramType, "float"]
+    processed_length: NT[Tensor, "B", LengthsType, "int"]
 
 
 def _hz_to_mel(hz: Tensor) -> Tensor:
@@ -76,7 +85,7 @@ class AudioToMelSpectrogram(NeuralModule):
         self,
         input_signal: NT[Tensor, "B T_audio", AudioSignal, "float"],
         length: NT[Tensor, "B", LengthsType, "int"],
-    ) -> tuple[NT[Tensor, "B D T", MelSpectrogramType, "float"], NT[Tensor, "B", LengthsType, "int"]]:
+    ) -> MelFeatures:
         spectrum = torch.stft(
             input_signal, self.n_fft, self.hop_length, window=self.window, center=True, return_complex=True
         )
@@ -87,4 +96,4 @@ class AudioToMelSpectrogram(NeuralModule):
         count = frames.clamp(min=1).to(mel.dtype)[:, None, None]
         mean = (mel * mask).sum(-1, keepdim=True) / count
         std = torch.sqrt(((mel - mean) ** 2 * mask).sum(-1, keepdim=True) / count + 1e-5)
-        return (mel - mean) / std * mask, frames
+        return MelFeatures((mel - mean) / std * mask, frames)

@@ -1,6 +1,8 @@
 # ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Text encoding: token indices to contextual encodings (embedding, then Transformer layers)."""
 
+from typing import NamedTuple
+
 from torch import Tensor, nn
 
 from neuraltypes import NT, EncodedRepresentation, LengthsType, TokenIndex
@@ -8,7 +10,14 @@ from neuraltypes.nn import NeuralModule
 
 from .encoders import padding_mask
 
-__all__ = ["TextEncoder"]
+__all__ = ["TextEncoder", "TextEncoding"]
+
+
+class TextEncoding(NamedTuple):
+    """Contextual token encodings and the sequences' lengths."""
+
+    encoded: NT[Tensor, "B D T", EncodedRepresentation, "float"]
+    encoded_length: NT[Tensor, "B", LengthsType, "int"]
 
 
 class TextEncoder(NeuralModule):
@@ -42,8 +51,8 @@ class TextEncoder(NeuralModule):
 
     def forward(
         self, tokens: NT[Tensor, "B T", TokenIndex, "int"], length: NT[Tensor, "B", LengthsType, "int"]
-    ) -> tuple[NT[Tensor, "B D T", EncodedRepresentation, "float"], NT[Tensor, "B", LengthsType, "int"]]:
+    ) -> TextEncoding:
         padded = padding_mask(length, tokens.shape[1])
         steps = self.positions.weight[: tokens.shape[1]]
         hidden = self.layers(self.tokens(tokens) + steps[None], src_key_padding_mask=padded)
-        return hidden.masked_fill(padded[:, :, None], 0.0).transpose(1, 2), length
+        return TextEncoding(hidden.masked_fill(padded[:, :, None], 0.0).transpose(1, 2), length)
