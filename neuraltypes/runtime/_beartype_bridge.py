@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import beartype
-from beartype import BeartypeConf
+from beartype import BeartypeConf, BeartypeStrategy
 from beartype.door import die_if_unbearable, is_bearable
 
 __all__ = ["DEFAULT_CONF", "explain_violation", "make_tester"]
@@ -56,9 +56,14 @@ def make_tester(hint: Any, conf: BeartypeConf = DEFAULT_CONF) -> Callable[[objec
 
 
 def explain_violation(value: object, hint: Any, conf: BeartypeConf = DEFAULT_CONF) -> str | None:
-    """beartype's description of how ``value`` violates ``hint``, or None when it does not."""
-    try:
-        die_if_unbearable(value, hint, conf=conf, exception_prefix="")
-    except Exception as violation:
-        return str(violation)
+    """beartype's description of how ``value`` violates ``hint``, or None when it does not.
+
+    beartype's default strategy checks one random item of a container, so the tester and this explanation
+    may look at different items; a second, exhaustive pass finds the item the tester saw.
+    """
+    for attempt in (conf, BeartypeConf(strategy=BeartypeStrategy.On, is_pep484_tower=conf.is_pep484_tower)):
+        try:
+            die_if_unbearable(value, hint, conf=attempt, exception_prefix="")
+        except Exception as violation:
+            return str(violation)
     return None

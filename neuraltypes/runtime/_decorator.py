@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import types
 import typing
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -14,7 +16,7 @@ from beartype import BeartypeConf
 from ._beartype_bridge import DEFAULT_CONF
 from ._codegen import Plan, generate_source, install
 from ._nemo import NemoDispatch, NemoTypes
-from ._specs import Spec, build_spec, contains_tensor
+from ._specs import DictSpec, ListSpec, Spec, build_spec, contains_tensor
 from ._switches import (
     CHECKS_AVAILABLE,
     disable_checks,
@@ -152,12 +154,13 @@ def _switches_state() -> object:
 def _parameter_spec(parameter: inspect.Parameter, hints: dict[str, Any]) -> Spec | None:
     if parameter.name not in hints:
         return None
-    hint = hints[parameter.name]
-    if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-        hint = tuple[hint, ...]  # type: ignore[valid-type]
-    elif parameter.kind is inspect.Parameter.VAR_KEYWORD:
-        hint = dict[str, hint]  # type: ignore[valid-type]
-    return build_spec(hint)
+    spec = build_spec(hints[parameter.name])
+    # *args and **kwargs: every element is checked (beartype alone would sample one).
+    if spec is not None and parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+        return ListSpec(tuple, spec)
+    if spec is not None and parameter.kind is inspect.Parameter.VAR_KEYWORD:
+        return DictSpec(dict, None, spec)
+    return spec
 
 
 def _is_method(function: Callable[..., Any], signature: inspect.Signature) -> bool:
@@ -181,6 +184,29 @@ def _finish(wrapper: Callable[..., Any], function: Callable[..., Any], defaults_
     return wrapper
 
 
+def _resolve_each(function: Callable[..., Any]) -> dict[str, Any]:
+    """The hints that resolve; each one that still names something undefined is left unchecked, with a warning.
+
+    (Annotations naming a class local to a function cannot be resolved from the module: the usual case.)
+    """
+    try:
+        return typing.get_type_hints(function, include_extras=True)
+    except NameError:
+        pass
+    hints: dict[str, Any] = {}
+    for name, annotation in getattr(function, "__annotations__", {}).items():
+        holder = types.SimpleNamespace(__annotations__={name: annotation}, __globals__=function.__globals__)
+        try:
+            hints.update(typing.get_type_hints(holder, include_extras=True))
+        except NameError as error:
+            where = "the return value" if name == "return" else f"parameter {name!r}"
+            warnings.warn(
+                f"{function.__qualname__}: the annotation of {where} cannot be resolved ({error}); it is not checked",
+                stacklevel=3,
+            )
+    return hints
+
+
 def _lazy(function: Callable[..., Any], options: _Options) -> Any:
     """A wrapper for hints that name things not defined yet: built on the first call, then swapped in.
 
@@ -195,7 +221,7 @@ def _lazy(function: Callable[..., Any], options: _Options) -> Any:
     def first_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         with lock:
             if not built:
-                hints = typing.get_type_hints(function, include_extras=True)
+                hints = _resolve_each(function)
                 wrapper = _build(function, hints, options, names)
                 if wrapper is not function:
                     stub.__code__ = wrapper.__code__
