@@ -23,8 +23,8 @@ from typing import Final
 __all__ = ["TEMP_MARK", "atomic_destination", "remove_stale_temps"]
 
 TEMP_MARK: Final = ".nt-tmp-"
-# Between mkdir() and flock() a new temp folder is empty and unlocked for an instant: never take an empty
-# folder that young for stale.
+# Between mkdir() and flock() a new temp folder is unlocked for an instant. Its owner writes an ``owner`` file
+# once it holds the lock, so an unlocked folder with files in it is stale, and an empty one only when old.
 _FRESH_SECONDS: Final = 30.0
 _DIRECTORY_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -83,15 +83,21 @@ def atomic_destination(dest: str | os.PathLike[str]) -> Iterator[Path]:
 
     The caller may write that path by any means (a library that takes a file name and makes its own temp
     files). On an exception nothing at ``dest`` changes and the temp folder is removed.
+
+    Raises:
+        FileNotFoundError: the destination's folder does not exist.
     """
     target = Path(dest)
     directory = target.parent
+    if not directory.is_dir():
+        raise FileNotFoundError(f"cannot save to {str(target)!r}: folder {str(directory)!r} does not exist")
     remove_stale_temps(target)
     temp_dir = directory / f"{_temp_prefix(target)}{os.getpid()}-{secrets.token_hex(8)}"
     temp_dir.mkdir(mode=0o700)
     lock = os.open(temp_dir, _DIRECTORY_FLAGS)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        (temp_dir / "owner").write_text(f"pid {os.getpid()}\n")
         temp = temp_dir / target.name
         yield temp
         _fsync(temp, os.O_RDONLY | os.O_CLOEXEC)
