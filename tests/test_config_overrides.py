@@ -103,3 +103,11 @@ def test_config_from_cli_loads_a_yaml_file(tmp_path: Path) -> None:
     path.write_text("model:\n  hidden: 8\n")
     assert config_from_cli(path, ["model.hidden=9"]).model.hidden == 9
     assert config_from_cli(str(path), []).model.hidden == 8
+
+
+def test_keys_are_found_without_evaluating_interpolations() -> None:
+    base = {"data": "${oc.env:NEURALTYPES_TEST_UNSET_VARIABLE}", "layers": [1, {"width": 2}]}
+    config = apply_overrides(base, ["data=/tmp/x", "layers.1.width=5", "+layers.1.depth=3"])
+    assert OmegaConf.to_container(config) == {"data": "/tmp/x", "layers": [1, {"width": 5, "depth": 3}]}
+    untouched = apply_overrides(base, ["+seed=1"])
+    assert OmegaConf.to_container(untouched, resolve=False) == {**base, "seed": 1}

@@ -7,19 +7,18 @@ import dataclasses
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from ._errors import ConfigOverrideError
 from ._interpolation import detached_container
 
 __all__ = ["apply_overrides", "config_from_cli"]
-
-_ABSENT = object()
 
 
 def _parse(overrides: Sequence[str]) -> list[Override]:
@@ -35,12 +34,25 @@ def _parse(overrides: Sequence[str]) -> list[Override]:
     return parsed
 
 
+def _exists(config: DictConfig, key: str) -> bool:
+    """Whether ``key`` is in the config, without evaluating any interpolation on the way."""
+    node: Any = config
+    for part in key.split("."):
+        if isinstance(node, DictConfig) and part in node.keys():  # noqa: SIM118 (keys() does not resolve values)
+            node = node._get_node(part)
+        elif isinstance(node, ListConfig) and part.isdigit() and int(part) < len(node):
+            node = node._get_node(int(part))
+        else:
+            return False
+    return True
+
+
 def _delete(config: DictConfig, override: Override) -> None:
     key = override.key_or_group
-    current = OmegaConf.select(config, key, default=_ABSENT, throw_on_missing=False)
-    if current is _ABSENT:
+    if not _exists(config, key):
         raise ConfigOverrideError(f"cannot apply {override.input_line!r}: there is no {key!r} to delete")
     expected = override.value()
+    current = OmegaConf.select(config, key, throw_on_missing=False) if expected is not None else None
     if expected is not None and expected != current:
         raise ConfigOverrideError(f"cannot apply {override.input_line!r}: {key!r} is {current!r}, not {expected!r}")
     parent_key, _, last = key.rpartition(".")
@@ -57,14 +69,14 @@ def _apply(config: DictConfig, override: Override) -> None:
         with open_dict(config):
             OmegaConf.update(config, key, value, merge=True, force_add=True)
     elif override.is_add():
-        if OmegaConf.select(config, key, default=_ABSENT, throw_on_missing=False) is not _ABSENT:
+        if _exists(config, key):
             raise ConfigOverrideError(
                 f"cannot apply {line!r}: {key!r} already exists; drop the '+' to change it, or write '+{line}'"
             )
         with open_dict(config):
             OmegaConf.update(config, key, value, merge=True, force_add=True)
     else:
-        if OmegaConf.select(config, key, default=_ABSENT, throw_on_missing=False) is _ABSENT:
+        if not _exists(config, key):
             raise ConfigOverrideError(
                 f"cannot apply {line!r}: the config has no key {key!r} (to add one, write '+{line}')"
             )
