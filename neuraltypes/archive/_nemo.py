@@ -143,6 +143,8 @@ def open_nemo(path: str | os.PathLike[str]) -> ArchiveSource:
             raise ArchiveError(f"the config is not UTF-8: {error}", path=shown, member=NEMO_CONFIG) from None
         except ArchiveError as error:
             raise ArchiveError(error.reason, path=shown, member=error.member) from None
+        # NeMo's ``target`` names a NeMo class; restore builds the class it is called on instead.
+        config.pop("target", None)
     except BaseException:
         tar.close()
         raise
