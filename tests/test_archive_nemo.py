@@ -82,7 +82,8 @@ def test_a_pickled_payload_in_the_checkpoint_is_refused_and_never_run(tmp_path: 
         TinyModel.restore_from(tmp_path / "evil.nemo")
     assert caught.value.member == "model_weights.ckpt"
     assert caught.value.reason.startswith(
-        "refused by torch.load(weights_only=True) (pickled code is never run): UnpicklingError: Weights only load failed"
+        "refused by torch.load(weights_only=True) (pickled code is never run): UnpicklingError: "
+        "Weights only load failed"
     )
     assert not proof.exists()
     assert listing(tmp_path) == before
