@@ -142,8 +142,8 @@ class Explainer:
     def _plain(self, hint: Any, value: object, where: str) -> None:
         if make_tester(hint, self.conf)(value):
             return
-        message = explain_violation(value, hint, self.conf) or f"does not satisfy {hint!r}"
-        raise Mismatch(where, message, repr(hint), describe_value(value))
+        message = explain_violation(value, hint, self.conf) or f"does not satisfy {_hint_text(hint)}"
+        raise Mismatch(where, message, _hint_text(hint), describe_value(value))
 
     def _tuple(self, spec: TupleSpec, value: object, where: str) -> None:
         self._instance(value, tuple, where)
@@ -296,6 +296,13 @@ class Explainer:
                 describe_declared(spec),
                 f"size {size}",
             )
+
+
+def _hint_text(hint: Any) -> str:
+    """``int``, ``list[str]``, ``Optional[int]``: a hint as written, not as ``repr`` of a class shows it."""
+    if isinstance(hint, type) and not typing.get_args(hint):
+        return hint.__qualname__
+    return repr(hint).replace("typing.", "")
 
 
 def _axis_label(axis: AxisType, position: int) -> str:

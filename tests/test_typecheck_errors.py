@@ -1,0 +1,138 @@
+"""The messages of NeuralTypeError, line by line: function, argument, axis, expected, got, bindings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor
+
+from neuraltypes import NT, LogitsType, ProbsType, neural_type_of
+from neuraltypes.runtime import NeuralTypeError, typecheck
+
+
+@typecheck
+def attend(
+    query: NT[Tensor, "b t d", "float"], keys: NT[Tensor, "b s d", "float"], heads: int = 1
+) -> NT[Tensor, "b t s", ProbsType]:
+    return torch.softmax(query @ keys.transpose(1, 2), dim=-1)
+
+
+def _lines(error: pytest.ExceptionInfo[NeuralTypeError]) -> list[str]:
+    return str(error.value).splitlines()
+
+
+def test_it_is_a_type_error() -> None:
+    assert issubclass(NeuralTypeError, TypeError)
+
+
+def test_a_size_conflict_names_the_axis_the_binder_and_the_bindings() -> None:
+    with pytest.raises(NeuralTypeError) as error:
+        attend(torch.ones(2, 3, 4), torch.ones(2, 5, 6))
+    assert _lines(error) == [
+        "attend() parameter 'keys': axis 2 'd' has size 6, but d=4 was bound by parameter 'query'",
+        "  expected: (b s d) float",
+        "  got: Tensor of shape (2, 5, 6), float32",
+        "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query'),"
+        " s=5 (parameter 'keys')",
+    ]
+    assert error.value.function == "attend"
+    assert error.value.argument == "parameter 'keys'"
+    assert dict(error.value.bindings) == {"b": 2, "t": 3, "d": 4, "s": 5}
+
+
+def test_a_rank_error_shows_the_declared_axes() -> None:
+    with pytest.raises(NeuralTypeError) as error:
+        attend(torch.ones(3, 4), torch.ones(2, 5, 4))
+    assert _lines(error) == [
+        "attend() parameter 'query': has 2 axes, expected 3 (b t d)",
+        "  expected: (b t d) float",
+        "  got: Tensor of shape (3, 4), float32",
+        "  bindings: none",
+    ]
+
+
+def test_a_dtype_error_lists_the_admitted_dtypes() -> None:
+    with pytest.raises(NeuralTypeError) as error:
+        attend(torch.ones(2, 3, 4, dtype=torch.int64), torch.ones(2, 5, 4))
+    assert _lines(error) == [
+        "attend() parameter 'query': dtype is int64, expected float (bfloat16, float16, float32, float64)",
+        "  expected: (b t d) float",
+        "  got: Tensor of shape (2, 3, 4), int64",
+        "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query')",
+    ]
+
+
+def test_an_ordinary_hint_gets_beartypes_explanation() -> None:
+    with pytest.raises(NeuralTypeError) as error:
+        attend(torch.ones(2, 3, 4), torch.ones(2, 5, 4), heads="two")  # type: ignore[arg-type]
+    lines = _lines(error)
+    assert lines[0] == (
+        "attend() parameter 'heads': Value 'two' violates type hint <class 'int'>, as str 'two' not instance of int."
+    )
+    assert lines[1:] == [
+        "  expected: int",
+        "  got: str 'two'",
+        "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query'),"
+        " s=5 (parameter 'keys')",
+    ]
+
+
+def test_a_return_value_error_says_so() -> None:
+    @typecheck
+    def broken(x: NT[Tensor, "b t"]) -> NT[Tensor, "b t"]:
+        return x.T
+
+    with pytest.raises(NeuralTypeError) as error:
+        broken(torch.ones(2, 3))
+    assert _lines(error) == [
+        "test_a_return_value_error_says_so.<locals>.broken() return value: axis 0 'b' has size 3,"
+        " but b=2 was bound by parameter 'x'",
+        "  expected: (b t)",
+        "  got: Tensor of shape (3, 2), float32",
+        "  bindings: b=2 (parameter 'x'), t=3 (parameter 'x')",
+    ]
+
+
+def test_a_semantic_error_names_both_types_and_the_comparison() -> None:
+    @typecheck
+    def loss(probs: NT[Tensor, "b c", ProbsType]) -> None:
+        return None
+
+    logits = torch.ones(2, 3)
+    logits.neural_type = neural_type_of(NT[Tensor, "b c", LogitsType])  # type: ignore[attr-defined]
+    with pytest.raises(NeuralTypeError) as error:
+        loss(logits)
+    assert _lines(error) == [
+        "test_a_semantic_error_names_both_types_and_the_comparison.<locals>.loss() parameter 'probs':"
+        " carries the neural type (b c): LogitsType, which is not accepted where (b c): ProbsType is declared"
+        " (INCOMPATIBLE)",
+        "  expected: (b c) ProbsType",
+        "  got: Tensor of shape (2, 3), float32, tagged (b c): LogitsType",
+        "  bindings: b=2 (parameter 'probs'), c=3 (parameter 'probs')",
+    ]
+
+
+def test_a_size_expression_error_shows_the_variables_and_their_binders() -> None:
+    @typecheck
+    def shift(x: NT[Tensor, "T"], y: NT[Tensor, "T-1"]) -> None:
+        return None
+
+    with pytest.raises(NeuralTypeError) as error:
+        shift(torch.ones(5), torch.ones(5))
+    assert _lines(error)[0] == (
+        "test_a_size_expression_error_shows_the_variables_and_their_binders.<locals>.shift() parameter 'y':"
+        " axis 0 'T-1' has size 5, expected T-1=4 (T=5 bound by parameter 'x')"
+    )
+
+
+def test_a_container_element_is_named_by_its_path() -> None:
+    @typecheck
+    def stack(xs: list[NT[Tensor, "b c"]]) -> None:
+        return None
+
+    with pytest.raises(NeuralTypeError) as error:
+        stack([torch.ones(2, 3), torch.ones(2, 3), torch.ones(2, 4), torch.ones(2, 3)])
+    assert _lines(error)[0] == (
+        "test_a_container_element_is_named_by_its_path.<locals>.stack() parameter 'xs'[2]:"
+        " axis 1 'c' has size 4, but c=3 was bound by parameter 'xs'[0]"
+    )
