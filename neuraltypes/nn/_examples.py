@@ -105,7 +105,7 @@ def example_inputs(
 ) -> dict[str, torch.Tensor]:
     """One tensor per typed input: fixed sizes as declared, each size variable one small value for all inputs.
 
-    Batch axes get 2, other symbolic sizes 3, 5, 6, ... in order of appearance (distinct, so a transposed
+    Batch axes get 2, other symbolic sizes 3, 4, 5, ... in order of appearance (distinct, so a transposed
     axis shows); ``sizes`` fixes any of them by name (``{"T": 16}``). Integer lengths (``LengthsType``) are
     the full time size; floats are seeded normal values.
 

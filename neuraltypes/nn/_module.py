@@ -61,7 +61,7 @@ class NeuralModule(torch.nn.Module, Typing, Serialization, Archivable):
         """Example inputs built from the declared input types, in ``forward``'s order (for tracing and export).
 
         Fixed sizes are used as declared; each size variable gets one small value shared by all inputs
-        (batch 2, others 3, 5, 6, ...), or the value given in ``sizes`` (``{"T": 16}``).
+        (batch 2, others 3, 4, 5, ...), or the value given in ``sizes`` (``{"T": 16}``).
 
         Raises:
             ValueError: the module declares no typed inputs, or one whose shape cannot be built.

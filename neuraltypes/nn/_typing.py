@@ -7,7 +7,7 @@ import inspect
 import typing
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
 from ..core import NeuralType, neural_type_of
 
@@ -102,8 +102,6 @@ class Typing:
     derived ones are recognisable by the ``_neural_types_from_annotations`` attribute on their getters (see
     :func:`declares_types_by_properties`).
     """
-
-    _neural_types_from_annotations: ClassVar[bool] = True
 
     @property
     @_marked
