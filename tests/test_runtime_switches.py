@@ -1,0 +1,135 @@
+"""Switches: scoped, nesting, per-thread context managers, and the import-time environment variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+import torch
+from torch import Tensor
+
+from neuraltypes import NT, LogitsType, ProbsType
+from neuraltypes.runtime import (
+    NeuralTypeError,
+    checks_enabled,
+    disable_checks,
+    disable_semantic_checks,
+    enable_checks,
+    semantic_checks_enabled,
+    set_tag,
+    typecheck,
+)
+from neuraltypes import NeuralType
+
+
+@typecheck
+def f(x: NT[Tensor, "b c", ProbsType]) -> NT[Tensor, "b c"]:
+    return x
+
+
+def test_disable_checks_turns_everything_off_inside_the_block_only() -> None:
+    with disable_checks():
+        assert not checks_enabled()
+        assert f(torch.ones(3)).shape == (3,)  # type: ignore[arg-type]
+    assert checks_enabled()
+    with pytest.raises(NeuralTypeError):
+        f(torch.ones(3))
+
+
+def test_switches_nest_and_restore_the_outer_state() -> None:
+    with disable_checks():
+        with disable_checks():
+            assert not checks_enabled()
+        assert not checks_enabled()  # NeMo re-enables here; we restore the outer block's state
+        with enable_checks():
+            assert checks_enabled()
+            with pytest.raises(NeuralTypeError):
+                f(torch.ones(3))
+        assert not checks_enabled()
+    assert checks_enabled()
+
+
+def test_the_state_is_restored_when_the_block_raises() -> None:
+    with pytest.raises(RuntimeError), disable_checks():
+        raise RuntimeError("boom")
+    assert checks_enabled()
+
+
+def test_disable_semantic_checks_alone() -> None:
+    logits = set_tag(torch.ones(2, 3), NeuralType("b c", LogitsType()))
+    with disable_semantic_checks():
+        assert checks_enabled() and not semantic_checks_enabled()
+        f(logits)
+    with pytest.raises(NeuralTypeError, match="carries the neural type"):
+        f(logits)
+
+
+def test_a_switch_in_one_thread_does_not_affect_another() -> None:
+    inside = threading.Event()
+    release = threading.Event()
+    seen: list[bool] = []
+
+    def other() -> None:
+        inside.wait()
+        seen.append(checks_enabled())
+        try:
+            f(torch.ones(3))
+        except NeuralTypeError:
+            seen.append(True)
+        release.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with disable_checks():
+        inside.set()
+        release.wait()
+        assert not checks_enabled()
+    thread.join()
+    assert seen == [True, True]
+
+
+def test_nemo_style_switches_hang_off_typecheck() -> None:
+    with typecheck.disable_checks():
+        f(torch.ones(3))  # type: ignore[arg-type]
+    with typecheck.disable_semantic_checks():
+        assert not semantic_checks_enabled()
+
+
+def _run(code: str, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "OMP_NUM_THREADS": "1", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return result.stdout.strip()
+
+
+_PROBE = """
+import torch
+from torch import Tensor
+from neuraltypes import NT, LogitsType
+from neuraltypes.runtime import typecheck, checks_enabled, semantic_checks_enabled, set_tag
+from neuraltypes import NeuralType, ProbsType
+
+def f(x: NT[Tensor, "b c", ProbsType]) -> None:
+    return None
+
+g = typecheck(f)
+try:
+    g(set_tag(torch.ones(2, 3), NeuralType("b c", LogitsType())))
+    outcome = "accepted"
+except TypeError:
+    outcome = "rejected"
+print(g is f, checks_enabled(), semantic_checks_enabled(), outcome)
+"""
+
+
+def test_the_environment_variable_disables_checking_at_import() -> None:
+    assert _run(_PROBE, NEURALTYPES_DISABLE="1") == "True False False accepted"
+    assert _run(_PROBE, NEURALTYPES_DISABLE_SEMANTIC="1") == "False True False accepted"

@@ -1,0 +1,165 @@
+"""Element semantics: outputs carry their neural type forward; subtypes pass; unknown tensors are not judged."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor
+
+from neuraltypes import (
+    NT,
+    AcousticEncodedRepresentation,
+    EncodedRepresentation,
+    LengthsType,
+    LogitsType,
+    LossType,
+    NeuralType,
+    ProbsType,
+    neural_type_of,
+)
+from neuraltypes.runtime import NeuralTypeError, disable_semantic_checks, set_tag, tag_of, typecheck
+
+Logits = NT[Tensor, "B C", LogitsType]
+Probs = NT[Tensor, "B C", ProbsType]
+
+
+@typecheck
+def classify(x: NT[Tensor, "B D"]) -> Logits:
+    return x * 1.0
+
+
+@typecheck
+def softmax(x: Logits) -> Probs:
+    return x.softmax(-1)
+
+
+@typecheck
+def nll(p: Probs) -> NT[Tensor, "", LossType]:
+    return -p.log().mean()
+
+
+def test_outputs_carry_their_declared_type_across_calls() -> None:
+    logits = classify(torch.ones(2, 3))
+    assert tag_of(logits) == neural_type_of(Logits)
+    assert nll(softmax(logits)).ndim == 0
+
+
+def test_logits_where_probabilities_are_expected_fail() -> None:
+    with pytest.raises(NeuralTypeError, match=r"parameter 'p': carries the neural type \(B C\): LogitsType"):
+        nll(classify(torch.ones(2, 3)))
+
+
+def test_a_subtype_is_accepted_and_a_supertype_is_not() -> None:
+    @typecheck
+    def encode(x: NT[Tensor, "B T D"]) -> NT[Tensor, "B T D", AcousticEncodedRepresentation]:
+        return x + 0
+
+    @typecheck
+    def decode(x: NT[Tensor, "B T D", EncodedRepresentation]) -> NT[Tensor, "B T D", EncodedRepresentation]:
+        return x + 0
+
+    @typecheck
+    def acoustic_only(x: NT[Tensor, "B T D", AcousticEncodedRepresentation]) -> None:
+        return None
+
+    encoded = decode(encode(torch.ones(1, 2, 3)))
+    with pytest.raises(NeuralTypeError, match=r"\(LESS\)"):
+        acoustic_only(encoded)
+
+
+def test_transposed_axis_kinds_are_a_semantic_error() -> None:
+    @typecheck
+    def features(x: NT[Tensor, "B T D"]) -> NT[Tensor, "B T D", EncodedRepresentation]:
+        return x + 0
+
+    @typecheck
+    def channels_first(x: NT[Tensor, "B D T", EncodedRepresentation]) -> None:
+        return None
+
+    square = features(torch.ones(2, 4, 4))
+    with pytest.raises(NeuralTypeError, match=r"\(TRANSPOSE_SAME\)"):
+        channels_first(square)
+
+
+def test_a_tensor_of_unknown_provenance_is_checked_for_shape_and_dtype_only() -> None:
+    logits = classify(torch.ones(2, 3))
+    assert nll(logits.detach().softmax(-1)).ndim == 0  # an op's result carries no tag
+    assert nll(torch.rand(2, 3)).ndim == 0
+
+
+def test_the_caller_tensor_returned_unchanged_keeps_its_tag() -> None:
+    @typecheck
+    def identity(x: NT[Tensor, "B C"]) -> NT[Tensor, "B C", ProbsType]:
+        return x
+
+    logits = classify(torch.ones(2, 3))
+    with pytest.raises(NeuralTypeError, match="return value: carries the neural type"):
+        identity(logits)
+    assert tag_of(logits) == neural_type_of(Logits)
+
+
+def test_an_untagged_caller_tensor_returned_unchanged_is_not_tagged() -> None:
+    @typecheck
+    def identity(x: NT[Tensor, "B C"]) -> Probs:
+        return x
+
+    mine = torch.ones(2, 3)
+    assert identity(mine) is mine
+    assert tag_of(mine) is None
+
+
+def test_a_subtype_tag_on_an_output_is_kept() -> None:
+    @typecheck
+    def passthrough(x: NT[Tensor, "B T D", EncodedRepresentation]) -> NT[Tensor, "B T D", EncodedRepresentation]:
+        return x
+
+    acoustic = set_tag(torch.ones(1, 2, 3), NeuralType("B T D", AcousticEncodedRepresentation()))
+    assert tag_of(passthrough(acoustic)) == NeuralType("B T D", AcousticEncodedRepresentation())
+
+
+def test_untyped_elements_are_not_tagged() -> None:
+    @typecheck
+    def shape_only(x: NT[Tensor, "B C"]) -> NT[Tensor, "B C"]:
+        return x + 1
+
+    assert tag_of(shape_only(torch.ones(2, 3))) is None
+
+
+def test_types_without_axes_compare_elements_only() -> None:
+    @typecheck
+    def lengths(x: NT[Tensor, "B"]) -> NT[Tensor, "B", LengthsType]:
+        return x + 0
+
+    @typecheck
+    def consume(n: NT[Tensor, "N", LengthsType]) -> None:
+        return None
+
+    consume(lengths(torch.ones(3)))
+    nemo_tag = set_tag(torch.ones(3), NeuralType(elements_type=LengthsType()))
+    consume(nemo_tag)
+    with pytest.raises(NeuralTypeError, match="carries the neural type"):
+        consume(set_tag(torch.ones(3), NeuralType(elements_type=LossType())))
+
+
+def test_disabling_semantic_checks_keeps_shape_checks() -> None:
+    logits = classify(torch.ones(2, 3))
+    with disable_semantic_checks():
+        assert nll(logits).ndim == 0
+        with pytest.raises(NeuralTypeError, match="has 1 axes"):
+            nll(torch.ones(3))
+    with pytest.raises(NeuralTypeError):
+        nll(logits)
+
+
+def test_set_tag_with_none_removes_the_tag() -> None:
+    logits = classify(torch.ones(2, 3))
+    set_tag(logits, None)
+    assert tag_of(logits) is None
+    assert nll(logits).ndim == 0
+
+
+def test_a_foreign_neural_type_attribute_is_not_a_tag() -> None:
+    x = torch.ones(2, 3)
+    x.neural_type = "logits, says NeMo"  # type: ignore[attr-defined]
+    assert tag_of(x) is None
+    assert nll(x).ndim == 0
