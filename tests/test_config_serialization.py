@@ -245,3 +245,22 @@ def test_returned_configs_are_copies() -> None:
     built = Encoder.from_config_dict({"dim": 5})
     built.to_config_dict().dim = 99
     assert built.to_config_dict().dim == 5
+
+
+def test_a_config_holding_python_objects_is_described_by_the_constructor_call() -> None:
+    built = Model.from_config_dict(
+        {"n_embed": 2, "encoder": {"_target_": Encoder, "dim": 2}, "decoder": Decoder(dim=2, vocab=5)}
+    )
+    assert built.to_config_dict() == {
+        "_target_": f"{__name__}.Model",
+        "n_embed": 2,
+        "encoder": {"_target_": f"{__name__}.Encoder", "dim": 2},
+        "decoder": {"_target_": f"{__name__}.Decoder", "dim": 2, "vocab": 5},
+    }
+
+
+def test_a_partial_config_is_not_an_instance() -> None:
+    with pytest.raises(
+        TypeError, match=r"^Encoder.from_config_dict: the config built a partial \(_partial_: true\), not an instance$"
+    ):
+        Encoder.from_config_dict({"dim": 1, "_partial_": True})

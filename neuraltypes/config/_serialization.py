@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Self
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from ._build import TARGET_KEY, build, prepare_config
 from ._interpolation import detached_container, relocatable
@@ -150,15 +151,24 @@ class Serialization:
         built, raw, _ = build(
             raw, (), {} if TARGET_KEY in raw else {TARGET_KEY: cls}, allow=allow, allow_resolvers=allow_resolvers
         )
-        assert isinstance(built, cls)  # a class's constructor returns an instance of it
+        if not isinstance(built, cls):  # `_partial_: true`, or a __new__ returning something else
+            what = "partial (_partial_: true)" if isinstance(built, functools.partial) else type(built).__qualname__
+            raise TypeError(f"{cls.__qualname__}.from_config_dict: the config built a {what}, not an instance")
         built._store_config(raw)
         return built
 
     def _store_config(self, raw: dict[str, Any]) -> None:
-        """Keep the config this object was built from (with ``_target_`` as an import path)."""
-        stored = copy.deepcopy({k: v for k, v in raw.items() if k != TARGET_KEY})
-        stored = {TARGET_KEY: class_path(type(self)), **stored}
-        self.__dict__[_STORED_CONFIG] = stored
+        """Keep the config this object was built from, with ``_target_`` as an import path.
+
+        A config holding Python objects (a class as a nested ``_target_``, a module passed as a value) is not
+        kept: the recorded constructor call describes the object instead.
+        """
+        stored = {TARGET_KEY: class_path(type(self)), **{k: v for k, v in raw.items() if k != TARGET_KEY}}
+        try:
+            OmegaConf.create(stored)
+        except OmegaConfBaseException:
+            return
+        self.__dict__[_STORED_CONFIG] = copy.deepcopy(stored)
 
     def to_config_dict(self) -> DictConfig:
         """The config that rebuilds this object; always carries ``_target_``, the class's import path.
