@@ -113,10 +113,18 @@ def tensor_view(typ: Type) -> TensorView | None:
     element = get_proper_type(tensor.args[1]) if len(tensor.args) > 1 else None
     return TensorView(
         proper.type,
-        _extra_string(tensor, _AXES_ATTR),
+        _extra_string(tensor, _AXES_ATTR) or _kinds_literal(tensor),
         element if isinstance(element, Instance) else None,
         _extra_string(tensor, _DTYPE_ATTR),
     )
+
+
+def _kinds_literal(tensor: Instance) -> str | None:
+    """The kinds key as axes, when mypy dropped the spelling (a join: ``[a, b]``); it parses as axes too."""
+    kinds = get_proper_type(tensor.args[0]) if tensor.args else None
+    if isinstance(kinds, LiteralType) and isinstance(kinds.value, str):
+        return kinds.value
+    return None
 
 
 def tensor_root_info(info: TypeInfo) -> TypeInfo:

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from mypy.nodes import TypeInfo
+from mypy.nodes import SymbolNode, TypeInfo
 from mypy.options import Options
 from mypy.plugin import (
     AnalyzeTypeContext,
+    AttributeContext,
     ClassDefContext,
     FunctionContext,
     FunctionSigContext,
@@ -31,6 +32,9 @@ from ._calls import (
     relax_method,
 )
 from ._carrier import TENSOR_FULLNAME, make_tensor_generic
+from ._config import user_rule_dirs
+from ._operations import RuleIndex, attribute_result, function_result, method_result
+from ._rules import default_rule_dirs, load_rules, rule_files
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 
 
@@ -41,7 +45,9 @@ class NeuralTypesPlugin(Plugin):
         if PLUGIN_ALWAYS_TRUE not in options.always_true:
             options.always_true.append(PLUGIN_ALWAYS_TRUE)
         super().__init__(options)
-        self._cache_key = cache_key()
+        directories = default_rule_dirs() + user_rule_dirs(options.config_file)
+        self._rules = RuleIndex(load_rules(directories))
+        self._cache_key = cache_key(rule_files(directories))
 
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
         return self._cache_key
@@ -58,7 +64,10 @@ class NeuralTypesPlugin(Plugin):
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         target = self._function_target(fullname)
-        return None if target is None else partial(check_function_call, target)
+        if target is not None:
+            return partial(check_function_call, target)
+        rule = self._rules.function_rule(fullname, self._lookup)
+        return None if rule is None else partial(function_result, rule, self._lookup)
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
         target = self._method_target(fullname)
@@ -66,7 +75,18 @@ class NeuralTypesPlugin(Plugin):
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         target = self._method_target(fullname)
-        return None if target is None else partial(check_method_call, target)
+        if target is not None:
+            return partial(check_method_call, target)
+        rule = self._rules.member_rule(fullname, self._lookup)
+        return None if rule is None else partial(method_result, rule, self._lookup)
+
+    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        rule = self._rules.member_rule(fullname, self._lookup)
+        return None if rule is None or not rule.is_attribute else partial(attribute_result, rule, self._lookup)
+
+    def _lookup(self, fullname: str) -> SymbolNode | None:
+        symbol = self.lookup_fully_qualified(fullname)
+        return None if symbol is None else symbol.node
 
     def _function_target(self, fullname: str) -> CallTarget | None:
         symbol = self.lookup_fully_qualified(fullname)

@@ -21,7 +21,7 @@ class Model(nn.Module):
         super().__init__()
         self.encoder = Encoder()
         self.decoder = Decoder()
-        self.plain = nn.Identity()
+        self.plain = nn.Sequential()
 
     def forward(self, x: NT[Tensor, "B C T", EncodedRepresentation]) -> Tensor:
         logits = self.encoder(x.transpose(1, 2))

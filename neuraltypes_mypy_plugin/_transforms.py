@@ -1,0 +1,223 @@
+"""The transforms of the rule vocabulary: what an operation does to its source tensor's neural type.
+
+Each transform takes the source's view (axes in the user's spelling, element type, dtype) and the call's
+literal arguments, and returns the result's view, or None when the result cannot be known statically
+(a dimension that is not a literal, axes with a variadic part, a pattern that does not fit): the result
+is then a tensor of unknown neural type, never an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from mypy.types import Instance
+
+from neuraltypes.core import AxisType, parse_axes
+
+from ._carrier import TensorView
+from ._rules import Rule
+
+ArgumentValue = int | str | bool | tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a transform sees of one call: its source tensor(s) and its literal arguments by parameter name."""
+
+    source: TensorView
+    sources: tuple[TensorView, ...]
+    argument: Callable[[str | int], ArgumentValue]
+    element: Instance | None
+
+
+def apply(rule: Rule, call: Call) -> TensorView | None:
+    result = _TRANSFORMS[rule.transform](rule, call)
+    if result is None:
+        return None
+    if call.element is not None:
+        result = replace(result, element=call.element)
+    if rule.dtype is not None:
+        result = replace(result, dtype=rule.dtype)
+    return result
+
+
+def _tokens(view: TensorView) -> list[str] | None:
+    """The source's axes, one token each; None when unknown or variadic (positions would be ambiguous)."""
+    if view.axes is None:
+        return None
+    axes = parse_axes(view.axes)
+    if any(axis.variadic for axis in axes):
+        return None
+    return view.axes.split()
+
+
+def _with_axes(view: TensorView, tokens: Sequence[str]) -> TensorView:
+    return replace(view, axes=" ".join(tokens))
+
+
+def _position(value: ArgumentValue, rank: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not -rank <= value < rank:
+        return None
+    return value % rank
+
+
+def _keep(rule: Rule, call: Call) -> TensorView | None:
+    return call.source
+
+
+def _keep_axes(rule: Rule, call: Call) -> TensorView | None:
+    return replace(call.source, dtype=None)
+
+
+def _swap(rule: Rule, call: Call) -> TensorView | None:
+    tokens = _tokens(call.source)
+    if tokens is None or len(rule.arguments) != 2:
+        return None
+    first, second = (_position(call.argument(arg), len(tokens)) for arg in rule.arguments)
+    if first is None or second is None:
+        return None
+    tokens[first], tokens[second] = tokens[second], tokens[first]
+    return _with_axes(call.source, tokens)
+
+
+def _reverse(rule: Rule, call: Call) -> TensorView | None:
+    tokens = _tokens(call.source)
+    return None if tokens is None else _with_axes(call.source, tokens[::-1])
+
+
+def _permute(rule: Rule, call: Call) -> TensorView | None:
+    tokens = _tokens(call.source)
+    dims = call.argument(rule.arguments[0]) if tokens is not None and rule.arguments else None
+    if tokens is None or not isinstance(dims, tuple) or len(dims) != len(tokens):
+        return None
+    order = [_position(dim, len(tokens)) for dim in dims]
+    if None in order or len(set(order)) != len(order):
+        return None
+    return _with_axes(call.source, [tokens[i] for i in order if i is not None])
+
+
+def _drop(rule: Rule, call: Call) -> TensorView | None:
+    tokens = _tokens(call.source)
+    value = call.argument(rule.arguments[0]) if tokens is not None and rule.arguments else None
+    if tokens is None or value is None:
+        return None
+    dims = value if isinstance(value, tuple) else (value,)
+    positions = {_position(dim, len(tokens)) for dim in dims if isinstance(dim, int)}
+    if None in positions or len(positions) != len(dims):
+        return None
+    if call.argument("keepdim") is True:
+        axes = parse_axes(call.source.axes or "")
+        return _with_axes(call.source, [_sized_one(axes[i]) if i in positions else t for i, t in enumerate(tokens)])
+    return _with_axes(call.source, [t for i, t in enumerate(tokens) if i not in positions])
+
+
+def _sized_one(axis: AxisType) -> str:
+    return f"{axis.name}:1" if axis.name is not None and axis.expr is None else "1"
+
+
+def _resize(rule: Rule, call: Call) -> TensorView | None:
+    tokens = _tokens(call.source)
+    if tokens is None:
+        return None
+    axes = parse_axes(call.source.axes or "")
+    positions = {_position(arg, len(tokens)) for arg in rule.arguments if isinstance(arg, int)}
+    resized = [_unsized(axes[i]) if i in positions else token for i, token in enumerate(tokens)]
+    return TensorView(call.source.info, " ".join(resized), None, call.source.dtype)
+
+
+def _unsized(axis: AxisType) -> str:
+    return axis.name if axis.name is not None and axis.expr is None else "_"
+
+
+def _append(rule: Rule, call: Call) -> TensorView | None:
+    tokens = _tokens(call.source)
+    new = [arg for arg in rule.arguments if isinstance(arg, str)]
+    if tokens is None:
+        return None
+    return TensorView(call.source.info, " ".join(tokens + new), None, None)
+
+
+def _concat(rule: Rule, call: Call) -> TensorView | None:
+    joined = _common(call.sources)
+    tokens = None if joined is None else _tokens(joined)
+    dim = call.argument(rule.arguments[0]) if rule.arguments else None
+    position = _position(0 if dim is None else dim, len(tokens)) if tokens is not None else None
+    if joined is None or tokens is None or position is None:
+        return None
+    tokens[position] = _unsized(parse_axes(joined.axes or "")[position])
+    return _with_axes(joined, tokens)
+
+
+def _stack(rule: Rule, call: Call) -> TensorView | None:
+    joined = _common(call.sources)
+    tokens = None if joined is None else _tokens(joined)
+    dim = call.argument(rule.arguments[0]) if rule.arguments else None
+    position = _position(0 if dim is None else dim, len(tokens) + 1) if tokens is not None else None
+    if joined is None or tokens is None or position is None:
+        return None
+    return _with_axes(joined, [*tokens[:position], "_", *tokens[position:]])
+
+
+def _common(views: Sequence[TensorView]) -> TensorView | None:
+    """The one neural type of a sequence of tensors; None when unknown or they differ in axis kinds."""
+    if not views or any(view.axes is None for view in views):
+        return None
+    first = views[0]
+    kinds = [tuple(axis.kind for axis in parse_axes(view.axes or "")) for view in views]
+    if any(k != kinds[0] for k in kinds):
+        return None
+    elements = {None if view.element is None else view.element.type.fullname for view in views}
+    return first if len(elements) == 1 else replace(first, element=None)
+
+
+_EINOPS_TOKEN = re.compile(r"\([^)]*\)|\.\.\.|[A-Za-z_][A-Za-z0-9_]*|\d+")
+
+
+def _rearrange(rule: Rule, call: Call) -> TensorView | None:
+    tokens = _tokens(call.source)
+    pattern = call.argument(rule.arguments[0]) if rule.arguments else None
+    if tokens is None or not isinstance(pattern, str) or pattern.count("->") != 1:
+        return None
+    left_text, right_text = pattern.split("->")
+    left, right = _EINOPS_TOKEN.findall(left_text), _EINOPS_TOKEN.findall(right_text)
+    named = _einops_names(left, tokens)
+    if named is None:
+        return None
+    result: list[str] = []
+    for item in right:
+        result.extend(named.get(item, ["_"]))
+    return _with_axes(call.source, result)
+
+
+def _einops_names(left: list[str], tokens: list[str]) -> dict[str, list[str]] | None:
+    """Which of the source's axes each name on the pattern's left side stands for."""
+    if "..." in left:
+        at = left.index("...")
+        tail = len(left) - at - 1
+        if len(tokens) < len(left) - 1:
+            return None
+        named = {name: [tokens[i]] for i, name in enumerate(left[:at])}
+        named["..."] = tokens[at : len(tokens) - tail]
+        named.update({name: [tokens[len(tokens) - tail + i]] for i, name in enumerate(left[at + 1 :])})
+    elif len(left) == len(tokens):
+        named = {name: [token] for name, token in zip(left, tokens, strict=True)}
+    else:
+        return None
+    return {name: value for name, value in named.items() if not name.startswith("(")}
+
+
+_TRANSFORMS: dict[str, Callable[[Rule, Call], TensorView | None]] = {
+    "Keep": _keep,
+    "KeepAxes": _keep_axes,
+    "Swap": _swap,
+    "Reverse": _reverse,
+    "Permute": _permute,
+    "Drop": _drop,
+    "Resize": _resize,
+    "Append": _append,
+    "Concat": _concat,
+    "Stack": _stack,
+    "Rearrange": _rearrange,
+}
