@@ -1,5 +1,8 @@
 """Switches: scoped, nesting, per-thread context managers, and the import-time environment variable."""
 
+# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
+# ruff: noqa: F722
+
 from __future__ import annotations
 
 import os
@@ -11,7 +14,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from neuraltypes import NT, LogitsType, ProbsType
+from neuraltypes import NT, LogitsType, NeuralType, ProbsType
 from neuraltypes.runtime import (
     NeuralTypeError,
     checks_enabled,
@@ -22,7 +25,6 @@ from neuraltypes.runtime import (
     set_tag,
     typecheck,
 )
-from neuraltypes import NeuralType
 
 
 @typecheck

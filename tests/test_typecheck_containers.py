@@ -1,9 +1,12 @@
 """Containers of typed tensors: every element is checked, sizes are shared, NeMo's list depth."""
 
+# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
+# ruff: noqa: F722, F821, UP037
+
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import pytest
 import torch
@@ -11,7 +14,6 @@ from torch import Tensor
 
 from neuraltypes import NT, AxisKind, AxisType, LogitsType, NeuralType
 from neuraltypes.runtime import NeuralTypeError, typecheck
-from typing import Annotated
 
 
 class Output(NamedTuple):

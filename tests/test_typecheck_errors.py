@@ -1,5 +1,8 @@
 """The messages of NeuralTypeError, line by line: function, argument, axis, expected, got, bindings."""
 
+# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
+# ruff: noqa: F722, F821, UP037
+
 from __future__ import annotations
 
 import pytest
@@ -32,8 +35,7 @@ def test_a_size_conflict_names_the_axis_the_binder_and_the_bindings() -> None:
         "attend() parameter 'keys': axis 2 'd' has size 6, but d=4 was bound by parameter 'query'",
         "  expected: (b s d) float",
         "  got: Tensor of shape (2, 5, 6), float32",
-        "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query'),"
-        " s=5 (parameter 'keys')",
+        "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query'), s=5 (parameter 'keys')",
     ]
     assert error.value.function == "attend"
     assert error.value.argument == "parameter 'keys'"
@@ -72,8 +74,7 @@ def test_an_ordinary_hint_gets_beartypes_explanation() -> None:
     assert lines[1:] == [
         "  expected: int",
         "  got: str 'two'",
-        "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query'),"
-        " s=5 (parameter 'keys')",
+        "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query'), s=5 (parameter 'keys')",
     ]
 
 

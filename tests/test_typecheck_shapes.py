@@ -1,8 +1,12 @@
 """@typecheck on plain functions: ranks, fixed sizes, symbolic sizes, variadic, broadcast, arithmetic, dtypes."""
 
+# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
+# ruff: noqa: F722, F821, UP037
+
 from __future__ import annotations
 
 import inspect
+from typing import Annotated
 
 import pytest
 import torch
@@ -11,7 +15,6 @@ from torch import Tensor
 
 from neuraltypes import NT, NeuralType
 from neuraltypes.runtime import NeuralTypeError, typecheck
-from typing import Annotated
 
 
 @typecheck
@@ -91,7 +94,9 @@ def test_variadic_axes_bind_a_tuple_of_sizes() -> None:
 
     f(torch.ones(2, 3, 4), torch.ones(2, 3))
     f(torch.ones(4), torch.ones(()))
-    with pytest.raises(NeuralTypeError, match=r"parameter 'y': axes 0..0 '\*batch' have sizes \(5,\), but batch=\(2, 3\)"):
+    with pytest.raises(
+        NeuralTypeError, match=r"parameter 'y': axes 0..0 '\*batch' have sizes \(5,\), but batch=\(2, 3\)"
+    ):
         f(torch.ones(2, 3, 4), torch.ones(5))
     with pytest.raises(NeuralTypeError, match=r"parameter 'x': has 0 axes, expected at least 1"):
         f(torch.ones(()), torch.ones(()))

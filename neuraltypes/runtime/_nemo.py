@@ -12,6 +12,7 @@ encoder's input and its downsampled output, so binding them would reject working
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -161,6 +162,19 @@ def _tag(spec: Spec | None, value: Any) -> None:
         setattr(value, TAG_ATTRIBUTE, spec.neural_type)
 
 
+FROM_ANNOTATIONS = "_neural_types_from_annotations"
+"""Marker on property getters that derive the types from annotations (``neuraltypes.nn.Typing``)."""
+
+
+def _declared_types(instance: Any, owner: type, name: str) -> Any:
+    """The class's NeMo-style declared types, or None; derived properties (marked) do not count."""
+    attribute = inspect.getattr_static(owner, name, None)
+    getter = attribute.fget if isinstance(attribute, property) else attribute
+    if attribute is None or getattr(getter, FROM_ANNOTATIONS, False) is True:
+        return None
+    return getattr(instance, name, None)
+
+
 class NemoDispatch:
     """Per class: NeMo's checks when the class declares types, else the ordinary-hints wrapper.
 
@@ -190,8 +204,8 @@ class NemoDispatch:
             if self.explicit is not None:
                 inputs, outputs = self.explicit.input_types, self.explicit.output_types
             else:
-                inputs = getattr(instance, "input_types", None)
-                outputs = getattr(instance, "output_types", None)
+                inputs = _declared_types(instance, owner, "input_types")
+                outputs = _declared_types(instance, owner, "output_types")
             if inputs is None and outputs is None:
                 plain = self.plain
 

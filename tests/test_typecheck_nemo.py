@@ -1,0 +1,215 @@
+"""NeMo-style classes: input_types/output_types properties, kwargs-only calls, ports, tagging, types read once."""
+
+# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
+# ruff: noqa: F722
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from neuraltypes import (
+    NT,
+    AcousticEncodedRepresentation,
+    AxisKind,
+    AxisType,
+    EncodedRepresentation,
+    LengthsType,
+    LogitsType,
+    NeuralType,
+    SpectrogramType,
+)
+from neuraltypes.runtime import NeuralTypeError, set_tag, tag_of, typecheck
+
+
+class Encoder(nn.Module):
+    """NeMo's style: types in properties, an unannotated forward."""
+
+    property_reads = 0
+
+    @property
+    def input_types(self) -> dict[str, Any]:
+        Encoder.property_reads += 1
+        return {
+            "audio_signal": NeuralType(("B", "D", "T"), SpectrogramType()),
+            "length": NeuralType(tuple("B"), LengthsType()),
+            "cache": NeuralType(("B", "D", "T"), optional=True),
+        }
+
+    @property
+    def output_types(self) -> dict[str, Any]:
+        return {
+            "encoded": NeuralType(("B", "D", "T"), AcousticEncodedRepresentation()),
+            "encoded_len": NeuralType(tuple("B"), LengthsType()),
+        }
+
+    @typecheck()
+    def forward(self, audio_signal, length, cache=None):  # type: ignore[no-untyped-def]
+        # Downsamples time by 2: NeMo reuses 'T' for both, so labels must not bind sizes.
+        return audio_signal[:, :, ::2] * 1.0, length // 2
+
+
+def test_kwargs_calls_pass_and_outputs_are_tagged() -> None:
+    encoded, lengths = Encoder()(audio_signal=torch.ones(2, 80, 10), length=torch.tensor([10, 8]))
+    assert encoded.shape == (2, 80, 5)
+    assert tag_of(encoded) == NeuralType(("B", "D", "T"), AcousticEncodedRepresentation())
+    assert tag_of(lengths) == NeuralType(tuple("B"), LengthsType())
+
+
+def test_positional_arguments_are_refused_when_input_types_are_declared() -> None:
+    with pytest.raises(NeuralTypeError) as error:
+        Encoder()(torch.ones(2, 80, 10), torch.tensor([10, 8]))
+    assert str(error.value) == (
+        "Encoder.forward() takes its typed inputs by keyword only (NeMo's rule for input_types); got 2 positional"
+        " argument(s); declared inputs: audio_signal, length, cache"
+    )
+
+
+def test_a_missing_mandatory_input_and_an_undeclared_one_are_refused() -> None:
+    with pytest.raises(NeuralTypeError, match=r"is missing the mandatory input\(s\) 'length'"):
+        Encoder()(audio_signal=torch.ones(2, 80, 10))
+    with pytest.raises(NeuralTypeError, match=r"got undeclared input\(s\) 'lengths'"):
+        Encoder()(audio_signal=torch.ones(2, 80, 10), length=torch.ones(2), lengths=torch.ones(2))
+
+
+def test_an_optional_input_may_be_omitted_or_none() -> None:
+    Encoder()(audio_signal=torch.ones(2, 80, 10), length=torch.tensor([10, 8]), cache=None)
+    with pytest.raises(NeuralTypeError, match=r"input 'cache': has 2 axes, expected 3"):
+        Encoder()(audio_signal=torch.ones(2, 80, 10), length=torch.tensor([10, 8]), cache=torch.ones(2, 3))
+
+
+def test_ranks_and_carried_types_are_checked() -> None:
+    with pytest.raises(NeuralTypeError) as error:
+        Encoder()(audio_signal=torch.ones(2, 80), length=torch.tensor([10, 8]))
+    assert str(error.value).splitlines() == [
+        "Encoder.forward() input 'audio_signal': has 2 axes, expected 3 (B D T)",
+        "  expected: (B D T) SpectrogramType",
+        "  got: Tensor of shape (2, 80), float32",
+        "  bindings: none",
+    ]
+    logits = set_tag(torch.ones(2, 80, 10), NeuralType(("B", "D", "T"), LogitsType()))
+    with pytest.raises(NeuralTypeError, match=r"input 'audio_signal': carries the neural type \(B D T\): LogitsType"):
+        Encoder()(audio_signal=logits, length=torch.tensor([10, 8]))
+
+
+def test_declared_sizes_are_checked_not_only_ranks() -> None:
+    class Fixed(nn.Module):
+        @property
+        def input_types(self) -> dict[str, Any]:
+            return {"x": NeuralType((AxisType(AxisKind.Batch), AxisType(AxisKind.Dimension, 80)))}
+
+        @typecheck()
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return x
+
+    Fixed()(x=torch.ones(3, 80))
+    with pytest.raises(NeuralTypeError, match=r"input 'x': axis 1 has size 81, expected 80"):
+        Fixed()(x=torch.ones(3, 81))
+
+
+def test_outputs_are_checked_too() -> None:
+    class Head(nn.Module):
+        @property
+        def output_types(self) -> dict[str, Any]:
+            return {"y": NeuralType(("B", "T"), EncodedRepresentation()), "n": NeuralType(tuple("B"))}
+
+        @typecheck()
+        def forward(self, x, n):  # type: ignore[no-untyped-def]
+            return x, n
+
+    y, _ = Head()(torch.ones(2, 3), torch.ones(2))  # output types only: positional calls pass (NeMo)
+    assert tag_of(y) == NeuralType(("B", "T"), EncodedRepresentation())
+    with pytest.raises(NeuralTypeError, match=r"output 'n': has 2 axes, expected 1"):
+        Head()(torch.ones(2, 3), torch.ones(2, 3))
+
+    class Single(nn.Module):
+        output_types = property(lambda self: {"y": NeuralType(("B", "T")), "n": NeuralType(tuple("B"))})
+
+        @typecheck()
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return x
+
+    with pytest.raises(NeuralTypeError, match=r"returned Tensor, expected a tuple of 2 outputs \(y, n\)"):
+        Single()(torch.ones(2, 3))
+
+
+def test_nemo_list_convention_in_declared_types() -> None:
+    class Batcher(nn.Module):
+        @property
+        def input_types(self) -> dict[str, Any]:
+            return {"chunks": [NeuralType(("T", "D"))]}
+
+        @typecheck()
+        def forward(self, chunks):  # type: ignore[no-untyped-def]
+            return len(chunks)
+
+    assert Batcher()(chunks=[torch.ones(3, 4), torch.ones(5, 4)]) == 2
+    with pytest.raises(NeuralTypeError, match=r"input 'chunks': expected a list, got Tensor"):
+        Batcher()(chunks=torch.ones(3, 4))
+    with pytest.raises(NeuralTypeError, match=r"input 'chunks'\[1\]: has 1 axes, expected 2"):
+        Batcher()(chunks=[torch.ones(3, 4), torch.ones(5)])
+
+
+def test_types_are_read_once_per_class() -> None:
+    encoder = Encoder()
+    before = Encoder.property_reads
+    for _ in range(5):
+        encoder(audio_signal=torch.ones(2, 80, 10), length=torch.tensor([10, 8]))
+        Encoder()(audio_signal=torch.ones(2, 80, 10), length=torch.tensor([10, 8]))
+    assert Encoder.property_reads - before <= 1
+
+
+def test_decorator_arguments_declare_the_types() -> None:
+    class Explicit:
+        @typecheck(input_types={"x": NeuralType(("B", "T"))})
+        def run(self, x):  # type: ignore[no-untyped-def]
+            return x
+
+    Explicit().run(x=torch.ones(2, 3))
+    with pytest.raises(NeuralTypeError, match="has 1 axes"):
+        Explicit().run(x=torch.ones(2))
+
+
+def test_a_method_without_declared_types_is_checked_by_its_hints() -> None:
+    class Plain:
+        @typecheck
+        def run(self, n: int) -> int:
+            return n
+
+        input_types = None
+
+    assert Plain().run(3) == 3
+    with pytest.raises(NeuralTypeError, match="parameter 'n'"):
+        Plain().run("3")  # type: ignore[arg-type]
+
+
+def test_annotated_forward_is_not_put_in_kwargs_only_mode() -> None:
+    class Annotated(nn.Module):
+        @property
+        def input_types(self) -> dict[str, Any]:
+            return {"x": NeuralType(("B", "T"))}
+
+        @typecheck
+        def forward(self, x: NT[Tensor, "B T"]) -> NT[Tensor, "B T"]:
+            return x
+
+    assert Annotated()(torch.ones(2, 3)).shape == (2, 3)  # positional: annotation mode
+
+
+def test_properties_derived_from_annotations_do_not_trigger_nemo_mode() -> None:
+    def derived(self: Any) -> dict[str, Any]:
+        return {"x": NeuralType(("B", "T"))}
+
+    derived._neural_types_from_annotations = True  # type: ignore[attr-defined]
+
+    class Derived(nn.Module):
+        input_types = property(derived)
+
+        @typecheck
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return x
+
+    assert Derived()(torch.ones(2)).shape == (2,)
