@@ -264,3 +264,23 @@ def test_a_partial_config_is_not_an_instance() -> None:
         TypeError, match=r"^Encoder.from_config_dict: the config built a partial \(_partial_: true\), not an instance$"
     ):
         Encoder.from_config_dict({"dim": 1, "_partial_": True})
+
+
+class Holder(Serialization):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def test_references_with_spaces_list_indices_and_relative_paths_are_moved() -> None:
+    inner = {"x": "${ a }", "y": "${ ...a }", "l": [1, "${h.value.l[0]}", "${..x}"], "z": "${ h.value.x }"}
+    config = OmegaConf.create({"a": 1, "h": {"value": inner}})
+    saved = Holder.from_config_dict(config.h).to_config_dict()
+    assert raw_value(saved, "value") == {"x": 1, "y": 1, "l": [1, "${.0}", "${..x}"], "z": "${.x}"}
+    assert saved.value.l == [1, 1, 1] and saved.value.z == 1
+
+
+def test_a_child_built_from_its_own_config_nests_into_its_parent() -> None:
+    encoder = Encoder.from_config_dict({"dim": 3, "name": "e${dim}"})
+    config = Model(3, encoder, Decoder(3, 4)).to_config_dict()
+    assert raw_value(config, "encoder") == {"_target_": f"{__name__}.Encoder", "dim": 3, "name": "e${.dim}"}
+    assert config.encoder.name == "e3"

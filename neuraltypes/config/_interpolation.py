@@ -81,17 +81,20 @@ def refuse_resolvers(container: object) -> None:
                 )
 
 
-def _node_path(key_text: str, location: _Path) -> _Path:
-    """The absolute path a node interpolation's key points to, for an interpolation stored at ``location``."""
-    dots = len(key_text) - len(key_text.lstrip("."))
-    rest = key_text[dots:].replace("[", ".").replace("]", "")
-    keys = tuple(part for part in rest.split(".") if part)
-    if dots == 0:
-        return keys
-    base = location[: len(location) - dots]
+def _node_path(reference: Any, location: _Path, text: str) -> _Path:
+    """The absolute path a node interpolation points to, for an interpolation stored at ``location``."""
+    dots = 0
+    keys: list[str] = []
+    for child in reference.getChildren():
+        if isinstance(child, OmegaConfGrammarParser.ConfigKeyContext):
+            if "${" in child.getText():
+                raise ValueError(f"cannot move {text!r} at {'.'.join(location)!r}: its key is itself interpolated")
+            keys.append(child.getText().strip())
+        elif not keys and child.getText() == ".":
+            dots += 1
     if dots > len(location):
-        raise ValueError(f"interpolation '${{{key_text}}}' at {'.'.join(location)!r} goes above the root")
-    return (*base, *keys)
+        raise ValueError(f"interpolation {text!r} at {'.'.join(location)!r} goes above the root")
+    return (*location[: len(location) - dots], *keys) if dots else tuple(keys)
 
 
 def _lookup(container: object, path: _Path, text: str) -> object:
@@ -142,10 +145,7 @@ class _Rebase:
         references = list(_contexts(tree, OmegaConfGrammarParser.InterpolationNodeContext, into_matches=False))
         pieces: list[tuple[int, int, str]] = []
         for reference in references:
-            key_text = reference.getText()[2:-1]
-            if "${" in key_text:
-                raise ValueError(f"cannot move {text!r} at {'.'.join(origin)!r}: its key is itself interpolated")
-            target = _node_path(key_text, origin)
+            target = _node_path(reference, origin, text)
             start, stop = reference.start.start, reference.stop.stop + 1
             if target[: len(self.prefix)] == self.prefix:
                 pieces.append((start, stop, _relative(place, target[len(self.prefix) :], text)))
@@ -157,8 +157,8 @@ class _Rebase:
                 pieces.append((start, stop, str(inlined)))
                 continue
             raise ValueError(
-                f"cannot move {text!r} at {'.'.join(origin)!r} out of its config: it embeds {key_text!r}, which "
-                "is outside the sub-tree and not a plain value; reference it as a whole value instead"
+                f"cannot move {text!r} at {'.'.join(origin)!r} out of its config: it embeds {'.'.join(target)!r}, "
+                "which is outside the sub-tree and not a plain value; reference it as a whole value instead"
             )
         for start, stop, replacement in sorted(pieces, reverse=True):
             text = text[:start] + replacement + text[stop:]
