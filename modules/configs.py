@@ -81,9 +81,11 @@ def training_config(model: dict[str, Any]) -> dict[str, Any]:
             "strategy": "auto",
             "log_every_n_steps": 4,
             "enable_checkpointing": False,
+            "enable_progress_bar": True,
             "logger": False,
             "num_sanity_val_steps": 0,
         },
+        "seed": 0,
         "output_dir": "outputs",
         "archive_name": "model.nt",
     }

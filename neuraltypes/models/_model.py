@@ -240,7 +240,8 @@ class ModelPT(NeuralModule, pl.LightningModule):
         for index, outputs in self._step_outputs.drain(len(names)):
             metrics: dict[str, Tensor] = collate(outputs, index)
             for key, value in metrics.items():
-                # Already reduced across processes: every process logs the same value.
-                self.log(f"{names[index]}_{key}", value, add_dataloader_idx=False, sync_dist=False)
+                # The values are already reduced across processes; sync_dist's mean of equal values changes
+                # nothing and keeps Lightning from warning about unsynchronised epoch-level metrics.
+                self.log(f"{names[index]}_{key}", value, add_dataloader_idx=False, sync_dist=True)
                 if index == 0:
-                    self.log(key, value, add_dataloader_idx=False, sync_dist=False, prog_bar=True)
+                    self.log(key, value, add_dataloader_idx=False, sync_dist=True, prog_bar=True)

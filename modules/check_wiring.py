@@ -1,0 +1,52 @@
+"""Show mypy, with the neuraltypes plugin, catching a wiring mistake in a model file before anything runs.
+
+``python -m neuraltypes_modules.check_wiring`` type-checks two versions of one model
+(``examples/wired_classifier.py`` and ``examples/miswired_classifier.py``, whose classifier head is fed mel
+features instead of encodings) and prints what mypy says about each. Exits 0 when the right one passes and
+the wrong one is reported with a ``[neural-type]`` error.
+"""
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["EXAMPLES_DIR", "main", "run_mypy"]
+
+#: The folder of the two model files.
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+
+_CONFIG = "[mypy]\nplugins = neuraltypes_mypy_plugin\nstrict = True\n"
+
+
+def run_mypy(*files: Path) -> tuple[int, str]:
+    """mypy's exit status and report for ``files``, strict and with the neuraltypes plugin."""
+    try:
+        from mypy import api
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        raise SystemExit("this script needs mypy: pip install 'neuraltypes[mypy]'") from None
+    with tempfile.TemporaryDirectory(prefix="neuraltypes-wiring-") as folder:
+        config = Path(folder) / "mypy.ini"
+        config.write_text(_CONFIG)
+        stdout, stderr, status = api.run(["--config-file", str(config), *map(str, files)])
+    return status, stdout + stderr
+
+
+def main() -> int:
+    results = {}
+    for name in ("wired_classifier.py", "miswired_classifier.py"):
+        started = time.perf_counter()
+        status, report = run_mypy(EXAMPLES_DIR / name)
+        results[name] = (status, report)
+        print(f"$ mypy --strict (with plugins = neuraltypes_mypy_plugin) examples/{name}")
+        print(report.rstrip())
+        print(f"(exit status {status}, {time.perf_counter() - started:.1f} s)\n")
+    wired_ok = results["wired_classifier.py"][0] == 0
+    caught = results["miswired_classifier.py"][0] == 1 and "[neural-type]" in results["miswired_classifier.py"][1]
+    print("the right wiring passes:", "yes" if wired_ok else "NO")
+    print("the mistake is reported:", "yes" if caught else "NO")
+    return 0 if wired_ok and caught else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Model files for the wiring check: one wired right, one with a deliberate mistake for mypy to find."""
