@@ -34,7 +34,7 @@ def analyze_nt(ctx: AnalyzeTypeContext) -> Type:
     if spelling is None:
         return _cannot_read(ctx, f"NT's second argument must be an axes string: {_USAGE}")
     try:
-        axes = parse_axes(spelling)
+        parse_axes(spelling)
     except ValueError as error:
         return _cannot_read(ctx, str(error).splitlines()[0])
     element: Instance | None = None
@@ -59,7 +59,7 @@ def analyze_nt(ctx: AnalyzeTypeContext) -> Type:
         element = analyzed
     tensor_info = tensor_root_info(tensor.type)
     str_type = ctx.api.named_type("builtins.str", [])
-    return build_tensor(tensor_info, str_type, axes, " ".join(spelling.split()), element, dtype)
+    return build_tensor(tensor_info, str_type, " ".join(spelling.split()), element, dtype)
 
 
 def _string_argument(ctx: AnalyzeTypeContext, arg: Type) -> str | None:

@@ -14,8 +14,6 @@ from mypy.nodes import Decorator, FuncDef, SymbolNode, TypeInfo
 from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, MethodSigContext
 from mypy.types import CallableType, Instance, Type, UnionType, get_proper_type
 
-from neuraltypes.core import parse_axes
-
 from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
 from ._matching import CallBindings, Mismatch, check_argument, substitute
 from ._messages import NEURAL_TYPE, argument_mismatch, size_clash
@@ -151,9 +149,5 @@ def _result(declared: Type, default_return: Type, bindings: CallBindings, ctx: F
     if view is None or view.axes is None or not bindings.bound or not isinstance(proper, Instance):
         return default_return
     spelling = substitute(view.axes, bindings)
-    try:
-        axes = parse_axes(spelling)
-    except ValueError:  # the caller's axes do not fit the declared result's grammar: leave it as declared
-        return default_return
     str_type = ctx.api.named_generic_type("builtins.str", [])
-    return build_tensor(view.info, str_type, axes, spelling, view.element, view.dtype)
+    return build_tensor(view.info, str_type, spelling, view.element, view.dtype)

@@ -29,12 +29,14 @@ from mypy.types import (
     get_proper_type,
 )
 
-from neuraltypes.core import AxisKind, AxisType, NamedAxisKind
+from neuraltypes.core import AxisKind, AxisType, NamedAxisKind, parse_axes
 
 TENSOR_FULLNAME = "torch._tensor.Tensor"
 ELEMENT_TYPE_FULLNAME = "neuraltypes.core._elements.ElementType"
 VOID_TYPE_FULLNAME = "neuraltypes.core._elements.VoidType"
 
+# An axis of unknown kind and size, made by a rule (the output axis of ``nn.Linear``); accepted anywhere.
+UNKNOWN_AXIS = "?"
 _AXES_ATTR = "__neural_axes__"
 _DTYPE_ATTR = "__neural_dtype__"
 _TYPE_PARAMETERS = ("_NeuralAxes", "_NeuralElements")
@@ -166,16 +168,31 @@ def kinds_key(axes: tuple[AxisType, ...]) -> str | None:
     return " ".join(letters)
 
 
+def parse_spelling(spelling: str) -> tuple[AxisType, ...]:
+    """The axes of a spelling that may hold unknown axes (``?``, made by rules), read as anonymous axes.
+
+    Raises:
+        ValueError: the spelling does not parse.
+    """
+    return parse_axes(" ".join("_" if token == UNKNOWN_AXIS else token for token in spelling.split()))
+
+
 def build_tensor(
     tensor_info: TypeInfo,
     str_type: Instance,
-    axes: tuple[AxisType, ...] | None,
     spelling: str | None,
     element: Instance | None,
     dtype: str | None,
 ) -> Instance:
     """The carrier ``Tensor[...]`` for a neural type; unknown parts become ``Any``."""
-    key = None if axes is None else kinds_key(axes)
+    key: str | None = None
+    if spelling is not None:
+        try:
+            axes = parse_spelling(spelling)
+        except ValueError:
+            spelling = None
+        else:
+            key = None if UNKNOWN_AXIS in spelling.split() else kinds_key(axes)
     axes_arg: ProperType = AnyType(TypeOfAny.special_form) if key is None else LiteralType(key, str_type)
     element_arg: ProperType = AnyType(TypeOfAny.special_form) if element is None else element
     attrs: dict[str, Type] = {}

@@ -15,7 +15,7 @@ from mypy.types import Instance
 
 from neuraltypes.core import AxisType, NeuralType, NeuralTypeComparisonResult, dtype_names, parse_axes
 
-from ._carrier import VOID_TYPE_FULLNAME, TensorView
+from ._carrier import UNKNOWN_AXIS, VOID_TYPE_FULLNAME, TensorView, parse_spelling
 
 _WHY = {
     NeuralTypeComparisonResult.TRANSPOSE_SAME: "axes transposed",
@@ -57,7 +57,8 @@ def check_argument(argument: str, declared: TensorView, found: TensorView, bindi
         return Mismatch(why)
     if declared.axes is None or found.axes is None:
         return None
-    declared_axes, found_axes = parse_axes(declared.axes), parse_axes(found.axes)
+    declared_axes = parse_axes(declared.axes)
+    found_axes = _known_where_unknown(parse_spelling(found.axes), found.axes.split(), declared_axes)
     result = NeuralType(declared_axes).compare(NeuralType(found_axes))
     if result is not NeuralTypeComparisonResult.SAME:
         return Mismatch(_WHY.get(result, "axes differ"))
@@ -76,6 +77,32 @@ def _dtype_mismatch(declared: TensorView, found: TensorView) -> str | None:
     return f'dtype is "{found.dtype}", not "{declared.dtype}"'
 
 
+def _known_where_unknown(
+    found: tuple[AxisType, ...], tokens: list[str], declared: tuple[AxisType, ...]
+) -> tuple[AxisType, ...]:
+    """The found axes with each unknown axis (``?``) taken to be the declared axis it faces: gradual typing
+    per axis. Facing a variadic part, an unknown axis is anonymous, which the variadic part absorbs."""
+    if UNKNOWN_AXIS not in tokens:
+        return found
+    variadic_at = next((i for i, axis in enumerate(declared) if axis.variadic), None)
+    tail = 0 if variadic_at is None else len(declared) - variadic_at - 1
+    filled = list(found)
+    for index, token in enumerate(tokens):
+        if token != UNKNOWN_AXIS:
+            continue
+        if variadic_at is None:
+            facing = declared[index] if index < len(declared) else None
+        elif index < variadic_at:
+            facing = declared[index]
+        elif index >= len(tokens) - tail:
+            facing = declared[len(declared) - (len(tokens) - index)]
+        else:
+            facing = None
+        if facing is not None and not facing.variadic:
+            filled[index] = facing
+    return tuple(filled)
+
+
 def element_accepts(declared: Instance, found: Instance) -> bool:
     """NeMo's element rule: a subclass is accepted; ``VoidType`` declared accepts anything."""
     return declared.type.fullname == VOID_TYPE_FULLNAME or found.type.has_base(declared.type.fullname)
@@ -91,7 +118,8 @@ def _bind(
     if any(axis.variadic for axis in found):
         return None  # the caller's own axes are open: nothing definite to bind
     for name, indices in _alignment(declared, len(found)):
-        binding = Binding(tuple(tokens[i] for i in indices), tuple(found[i].size for i in indices), argument)
+        sizes = tuple(None if tokens[i] == UNKNOWN_AXIS else found[i].size for i in indices)
+        binding = Binding(tuple(tokens[i] for i in indices), sizes, argument)
         earlier = bindings.bound.get(name)
         if earlier is None:
             bindings.bound[name] = binding

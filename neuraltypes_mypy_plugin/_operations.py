@@ -19,8 +19,6 @@ from mypy.nodes import (
 from mypy.plugin import AttributeContext, FunctionContext, MethodContext
 from mypy.types import Instance, TupleType, Type, get_proper_type
 
-from neuraltypes.core import parse_axes
-
 from ._carrier import TensorView, build_tensor, tensor_view
 from ._lookup import Lookup
 from ._rules import Rule
@@ -157,11 +155,7 @@ def _element(rule: Rule, lookup: Lookup) -> Instance | None:
 
 
 def _build(view: TensorView, str_type: Instance) -> Type:
-    try:
-        axes = None if view.axes is None else parse_axes(view.axes)
-    except ValueError:
-        axes, view = None, TensorView(view.info, None, view.element, view.dtype)
-    return build_tensor(view.info, str_type, axes, view.axes, view.element, view.dtype)
+    return build_tensor(view.info, str_type, view.axes, view.element, view.dtype)
 
 
 def _arguments(rule: Rule, ctx: FunctionContext | MethodContext) -> _Arguments:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 
 from mypy.types import Instance
 
-from neuraltypes.core import AxisType, parse_axes
+from neuraltypes.core import AxisType
 
-from ._carrier import TensorView
+from ._carrier import UNKNOWN_AXIS, TensorView, parse_spelling
 from ._rules import Rule
 
 ArgumentValue = int | str | bool | tuple[int, ...] | None
@@ -47,7 +47,7 @@ def _tokens(view: TensorView) -> list[str] | None:
     """The source's axes, one token each; None when unknown or variadic (positions would be ambiguous)."""
     if view.axes is None:
         return None
-    axes = parse_axes(view.axes)
+    axes = parse_spelling(view.axes)
     if any(axis.variadic for axis in axes):
         return None
     return view.axes.split()
@@ -108,7 +108,7 @@ def _drop(rule: Rule, call: Call) -> TensorView | None:
     if None in positions or len(positions) != len(dims):
         return None
     if call.argument("keepdim") is True:
-        axes = parse_axes(call.source.axes or "")
+        axes = parse_spelling(call.source.axes or "")
         return _with_axes(call.source, [_sized_one(axes[i]) if i in positions else t for i, t in enumerate(tokens)])
     return _with_axes(call.source, [t for i, t in enumerate(tokens) if i not in positions])
 
@@ -121,22 +121,20 @@ def _resize(rule: Rule, call: Call) -> TensorView | None:
     tokens = _tokens(call.source)
     if tokens is None:
         return None
-    axes = parse_axes(call.source.axes or "")
     positions = {_position(arg, len(tokens)) for arg in rule.arguments if isinstance(arg, int)}
-    resized = [_unsized(axes[i]) if i in positions else token for i, token in enumerate(tokens)]
+    resized = [UNKNOWN_AXIS if i in positions else token for i, token in enumerate(tokens)]
     return TensorView(call.source.info, " ".join(resized), None, call.source.dtype)
 
 
 def _unsized(axis: AxisType) -> str:
-    return axis.name if axis.name is not None and axis.expr is None else "_"
+    return axis.name if axis.name is not None and axis.expr is None else UNKNOWN_AXIS
 
 
 def _append(rule: Rule, call: Call) -> TensorView | None:
     tokens = _tokens(call.source)
-    new = [arg for arg in rule.arguments if isinstance(arg, str)]
     if tokens is None:
         return None
-    return TensorView(call.source.info, " ".join(tokens + new), None, None)
+    return TensorView(call.source.info, " ".join([*tokens, UNKNOWN_AXIS]), None, None)
 
 
 def _concat(rule: Rule, call: Call) -> TensorView | None:
@@ -146,7 +144,7 @@ def _concat(rule: Rule, call: Call) -> TensorView | None:
     position = _position(0 if dim is None else dim, len(tokens)) if tokens is not None else None
     if joined is None or tokens is None or position is None:
         return None
-    tokens[position] = _unsized(parse_axes(joined.axes or "")[position])
+    tokens[position] = _unsized(parse_spelling(joined.axes or "")[position])
     return _with_axes(joined, tokens)
 
 
@@ -157,7 +155,7 @@ def _stack(rule: Rule, call: Call) -> TensorView | None:
     position = _position(0 if dim is None else dim, len(tokens) + 1) if tokens is not None else None
     if joined is None or tokens is None or position is None:
         return None
-    return _with_axes(joined, [*tokens[:position], "_", *tokens[position:]])
+    return _with_axes(joined, [*tokens[:position], UNKNOWN_AXIS, *tokens[position:]])
 
 
 def _common(views: Sequence[TensorView]) -> TensorView | None:
@@ -165,7 +163,7 @@ def _common(views: Sequence[TensorView]) -> TensorView | None:
     if not views or any(view.axes is None for view in views):
         return None
     first = views[0]
-    kinds = [tuple(axis.kind for axis in parse_axes(view.axes or "")) for view in views]
+    kinds = [tuple(axis.kind for axis in parse_spelling(view.axes or "")) for view in views]
     if any(k != kinds[0] for k in kinds):
         return None
     elements = {None if view.element is None else view.element.type.fullname for view in views}
@@ -187,7 +185,7 @@ def _rearrange(rule: Rule, call: Call) -> TensorView | None:
         return None
     result: list[str] = []
     for item in right:
-        result.extend(named.get(item, ["_"]))
+        result.extend(named.get(item, [UNKNOWN_AXIS]))
     return _with_axes(call.source, result)
 
 

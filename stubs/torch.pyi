@@ -9,8 +9,8 @@ the first argument of a function). Parameter names match torch's, so that ``dim`
 - ``KeepAxes``: same axes and element type, dtype unknown (``.to(...)``).
 - ``Swap[a, b]``, ``Permute[dims]``, ``Reverse``: move axes.
 - ``Drop[dim]``: remove the axis (or axes) ``dim``, or keep it with size 1 when ``keepdim`` is true.
-- ``Resize[i, ...]``: same axis kinds, axes ``i`` of unknown size, meaning unknown (a learned map).
-- ``Append[axis]``: a new last axis, meaning unknown (an embedding lookup).
+- ``Resize[i, ...]``: axes ``i`` become unknown (``?``: any kind, any size), meaning unknown (a learned map).
+- ``Append``: a new last axis, unknown (``?``), meaning unknown (an embedding lookup).
 - ``Concat[dim]`` / ``Stack[dim]``: a sequence of tensors of one type, joined along / stacked at ``dim``.
 - ``Rearrange[pattern]``: einops' pattern string.
 Element types and a dtype may follow a transform's arguments: ``Drop[dim, LabelsType, "int64"]``.

@@ -77,20 +77,24 @@ class Head(nn.Module):
 
     def forward(self, x: NT[Tensor, "B T D:80", EncodedRepresentation], ids: NT[Tensor, "B T", LabelsType]) -> None:
         reveal_type(self.norm(self.drop(x)))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T D'], neuraltypes.core._elements.EncodedRepresentation]"
-        reveal_type(self.proj(x))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T D'], Any]"
-        reveal_type(self.conv(x.transpose(1, 2)))  # N: Revealed type is "torch._tensor.Tensor[Literal['B D T'], Any]"
-        reveal_type(self.embed(ids))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T D'], Any]"
-        needs_80(self.proj(x))  # E: Argument "x" to "needs_80" has incompatible neural type NT[Tensor, "B T D"]; expected NT[Tensor, "B T D:80"] (axis sizes differ)  [neural-type]
+        reveal_type(self.proj(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
+        needs_80(self.proj(x))  # the new last axis is unknown ("?"): accepted as any axis
+        needs_80(self.proj(x).sum(-1))  # E: Argument "x" to "needs_80" has incompatible neural type NT[Tensor, "B T"]; expected NT[Tensor, "B T D:80"] (axes differ)  [neural-type]
+        reveal_type(self.conv(x.transpose(1, 2)))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
+        needs_80(self.conv(x.transpose(1, 2)))  # "B ? ?": unknown axes are accepted as any axis
+        needs_80(self.embed(ids))
         needs_80(self.norm(x))
 
 
 def needs_80(x: NT[Tensor, "B T D:80"]) -> None: ...
+def needs_btd_sized(x: NT[Tensor, "B T D"]) -> None: ...
 
 
 def joined(a: NT[Tensor, "B T D"], b: NT[Tensor, "B T D"], c: NT[Tensor, "B D T"]) -> None:
     reveal_type(torch.cat([a, b], dim=1))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T D'], Any]"
     reveal_type(torch.cat((a, c), dim=1))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     reveal_type(torch.stack([a, b]))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
+    needs_btd_sized(torch.stack([a, b], dim=1))  # E: Argument "x" to "needs_btd_sized" has incompatible neural type NT[Tensor, "B ? T D"]; expected NT[Tensor, "B T D"] (axes differ)  [neural-type]
 
 
 def einops_patterns(x: NT[Tensor, "B T D", EncodedRepresentation]) -> None:
