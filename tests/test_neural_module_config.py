@@ -104,3 +104,21 @@ def test_a_whole_model_saves_and_restores_with_its_interpolations(tmp_path: Path
     assert restored.to_config_dict() == model.to_config_dict()
     x = torch.randn(1, 2, 5)
     assert torch.equal(restored(x), model(x))
+
+
+class Flagged(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flagged = True
+
+
+class Cooperative(NeuralModule, Flagged):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+
+
+def test_super_init_continues_along_the_mro_through_neural_module() -> None:
+    module = Cooperative(width=3)
+    assert module.flagged and module.width == 3
+    assert module.to_config_dict() == {"_target_": f"{__name__}.Cooperative", "width": 3}

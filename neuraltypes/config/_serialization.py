@@ -39,13 +39,13 @@ class _InitCall:
 
 
 def _record_call(owner: str, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _InitCall:
-    """The call as config data, converted now: the record holds no reference to the objects passed in."""
+    """The call (``signature`` without ``self``) as config data, converted now: no reference to the objects."""
     try:
-        bound = signature.bind(None, *args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
     except TypeError:
         return _InitCall({}, f"cannot write {owner} as a config: its constructor call did not match its signature")
     given: dict[str, Any] = {}
-    for name, value in list(bound.arguments.items())[1:]:
+    for name, value in bound.arguments.items():
         kind = signature.parameters[name].kind
         if kind is inspect.Parameter.VAR_KEYWORD:
             given.update(value)
@@ -63,17 +63,40 @@ def _record_call(owner: str, signature: inspect.Signature, args: tuple[Any, ...]
         return _InitCall({}, str(error))
 
 
+def _record(instance: object, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    # The outermost __init__ records; those reached through super().__init__ find the record made.
+    if _INIT_CALL not in instance.__dict__:
+        instance.__dict__[_INIT_CALL] = _record_call(type(instance).__qualname__, signature, args, kwargs)
+
+
 def _recording(init: Callable[..., None]) -> Callable[..., None]:
-    """Wrap ``__init__`` so that the outermost constructor call is recorded on the instance."""
-    signature = inspect.signature(init)
+    """Wrap a class's own ``__init__`` so that the outermost constructor call is recorded on the instance."""
+    full = inspect.signature(init)
+    signature = full.replace(parameters=list(full.parameters.values())[1:])
 
     @functools.wraps(init)
     def __init__(self: object, *args: Any, **kwargs: Any) -> None:
-        # The outermost __init__ records; those reached through super().__init__ find the record made.
-        if _INIT_CALL not in self.__dict__:
-            self.__dict__[_INIT_CALL] = _record_call(type(self).__qualname__, signature, args, kwargs)
+        _record(self, signature, args, kwargs)
         init(self, *args, **kwargs)
 
+    setattr(__init__, _RECORDS, True)
+    return __init__
+
+
+def _recording_inherited(cls: type) -> Callable[..., None]:
+    """An ``__init__`` for a class that defines none: record, then continue along the instance's MRO.
+
+    Binding the inherited ``__init__`` when the class is made would cut cooperative inheritance: in
+    ``class Model(NeuralModule, LightningModule)``, ``super().__init__()`` must still reach LightningModule.
+    """
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        following = super(cls, self).__init__  # type: ignore[arg-type]  # mypy cannot see cls is a type here
+        _record(self, inspect.signature(following), args, kwargs)
+        following(*args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__module__ = cls.__module__
     setattr(__init__, _RECORDS, True)
     return __init__
 
@@ -122,8 +145,11 @@ class Serialization:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not getattr(cls.__init__, _RECORDS, False):
-            type.__setattr__(cls, "__init__", _recording(cls.__init__))
+        own = cls.__dict__.get("__init__")
+        if own is not None and not getattr(own, _RECORDS, False):
+            type.__setattr__(cls, "__init__", _recording(own))
+        elif own is None and not getattr(cls.__init__, _RECORDS, False):
+            type.__setattr__(cls, "__init__", _recording_inherited(cls))
 
     @classmethod
     def from_config_dict(cls, config: object, *, allow: Iterable[object] = (), allow_resolvers: bool = False) -> Self:
