@@ -19,6 +19,7 @@ from ._datasets import batch_types_of
 
 __all__ = ["FirstBatchCheck", "check_batch"]
 
+_CHECKER_NAME = "first_batch"
 _ACCEPTED = (NeuralTypeComparisonResult.SAME, NeuralTypeComparisonResult.GREATER)
 
 
@@ -30,8 +31,17 @@ def _value_checker(batch_class: type[tuple[Any, ...]]) -> Callable[[Any], None]:
         return None
 
     first_batch.__annotations__ = {"batch": batch_class, "return": None}
+    first_batch.__qualname__ = _CHECKER_NAME
     checked: Callable[[Any], None] = typecheck(first_batch)
     return checked
+
+
+def _as_field_message(message: str) -> str:
+    """The run-time check's message about the checker's parameter, reworded to name the batch field."""
+    prefix = f"{_CHECKER_NAME}() parameter 'batch'."
+    return "\n".join(
+        f"field {line.removeprefix(prefix)}" if line.startswith(prefix) else line for line in message.splitlines()
+    )
 
 
 def _is_typed_batch(batch: object) -> bool:
@@ -58,7 +68,7 @@ def check_batch(batch: object, input_types: Mapping[str, object], owner: str, wh
     except TypeError as error:
         raise NeuralTypeError(
             f"{where}: the first batch does not match the type its collate_fn declares, "
-            f"{batch_class.__qualname__}:\n{error}"
+            f"{batch_class.__qualname__}:\n{_as_field_message(str(error))}"
         ) from None
     declared = batch_types_of(batch_class)
     for port, wanted in input_types.items():
