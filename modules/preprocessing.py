@@ -87,7 +87,13 @@ class AudioToMelSpectrogram(NeuralModule):
         length: NT[Tensor, "B", LengthsType, "int"],
     ) -> MelFeatures:
         spectrum = torch.stft(
-            input_signal, self.n_fft, self.hop_length, window=self.window, center=True, return_complex=True
+            input_signal,
+            self.n_fft,
+            self.hop_length,
+            window=self.window,
+            center=True,
+            pad_mode="constant",  # zeros past the end, as in a padded batch: features ignore batch padding
+            return_complex=True,
         )
         mel = torch.log(torch.matmul(self.filterbank, spectrum.abs().pow(2)) + 1e-5)
         frames = self.frames(length)
