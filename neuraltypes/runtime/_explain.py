@@ -66,7 +66,8 @@ def describe_declared(spec: TensorSpec) -> str:
 def describe_value(value: object) -> str:
     """``Tensor of shape (1, 3, 4), float32, tagged (B T D): LogitsType`` or ``int 3``."""
     if isinstance(value, torch.Tensor):
-        text = f"{type(value).__name__} of shape {tuple(value.shape)}, {str(value.dtype).removeprefix('torch.')}"
+        shape = tuple(int(size) for size in value.shape)
+        text = f"{type(value).__name__} of shape {shape}, {str(value.dtype).removeprefix('torch.')}"
         tag = getattr(value, TAG_ATTRIBUTE, None)
         if isinstance(tag, NeuralType):
             text += f", tagged {tag}"
@@ -176,7 +177,8 @@ class Explainer:
             )
         assert isinstance(value, torch.Tensor)
         if spec.axes is not None:
-            self._shape(spec, tuple(value.shape), value, where)
+            # int(): under torch.jit.trace sizes are 0-d tensors; the messages want numbers.
+            self._shape(spec, tuple(int(size) for size in value.shape), value, where)
         if spec.dtypes is not None and value.dtype not in spec.dtypes:
             got = str(value.dtype).removeprefix("torch.")
             names = ", ".join(sorted(str(d).removeprefix("torch.") for d in spec.dtypes))

@@ -13,7 +13,6 @@ encoder's input and its downsampled output, so binding them would reject working
 from __future__ import annotations
 
 import inspect
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -187,31 +186,40 @@ class NemoDispatch:
         self.explicit = explicit
         self.plain = plain
         self._per_class: dict[type, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {}
-        self._lock = threading.Lock()
+        # Types given to the decorator need no instance: build their checks now, outside any compile trace.
+        self._explicit_plan = None
+        if explicit is not None:
+            self._explicit_plan = _NemoPlan(plan.qualname, explicit.input_types, explicit.output_types, plan)
+        self._not_ready = (
+            f"{plan.qualname}() reads its class's input_types/output_types on the first call, which cannot run "
+            "while torch.compile traces: call the module once before compiling it with fullgraph=True, or pass "
+            "the types to @typecheck(input_types=..., output_types=...)"
+        )
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._explicit_plan is not None:
+            return self._explicit_plan(args, kwargs)
         owner = type(args[0]) if args else type(None)
         checker = self._per_class.get(owner)
         if checker is None:
+            if torch.compiler.is_compiling():
+                # Reading the properties builds NeuralTypes (parsing), which Dynamo cannot trace. Without
+                # fullgraph, Dynamo then runs this call eagerly, and the next trace finds the checks built.
+                raise NeuralTypeError(self._not_ready)
             checker = self._checker_for(args[0] if args else None, owner)
         return checker(args, kwargs)
 
     def _checker_for(self, instance: Any, owner: type) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
-        with self._lock:
-            checker = self._per_class.get(owner)
-            if checker is not None:
-                return checker
-            if self.explicit is not None:
-                inputs, outputs = self.explicit.input_types, self.explicit.output_types
-            else:
-                inputs = _declared_types(instance, owner, "input_types")
-                outputs = _declared_types(instance, owner, "output_types")
-            if inputs is None and outputs is None:
-                plain = self.plain
+        # No lock: two threads may both build the checker of a class; either result is right, and a lock
+        # would stop torch.compile from tracing a first call.
+        inputs = _declared_types(instance, owner, "input_types")
+        outputs = _declared_types(instance, owner, "output_types")
+        checker: Callable[[tuple[Any, ...], dict[str, Any]], Any]
+        if inputs is None and outputs is None:
+            plain = self.plain
 
-                def checker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-                    return plain(*args, **kwargs)
-            else:
-                checker = _NemoPlan(self.plan.qualname, inputs, outputs, self.plan)
-            self._per_class[owner] = checker
-            return checker
+            def checker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                return plain(*args, **kwargs)
+        else:
+            checker = _NemoPlan(self.plan.qualname, inputs, outputs, self.plan)
+        return self._per_class.setdefault(owner, checker)
