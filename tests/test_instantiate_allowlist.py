@@ -247,3 +247,12 @@ def test_a_resolver_hidden_inside_a_string_or_argument_is_found() -> None:
 def test_node_references_and_pure_resolvers_are_resolved() -> None:
     config = {"n": 3, "m": {"_target_": f"{__name__}.Marked", "value": "${oc.select:n,0}"}}
     assert instantiate(config).m.value == 3
+
+
+def test_a_target_that_is_neither_a_path_nor_callable_is_refused() -> None:
+    with pytest.raises(
+        UnsafeTargetError,
+        match=r"^refusing to instantiate target '42': it resolves to an int object, "
+        r"which cannot be called$",
+    ):
+        instantiate({"_target_": 42})

@@ -68,7 +68,7 @@ def describe(obj: object) -> str:
     kind = "class" if isinstance(obj, type) else type(obj).__name__
     if isinstance(module, str) and isinstance(qualname, str):
         return f"{kind} {module}.{qualname}"
-    return f"a {kind} object"
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} object"
 
 
 def refusal_reason(obj: object, allow: Iterable[object] = ()) -> str | None:
