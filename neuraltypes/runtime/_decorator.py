@@ -118,6 +118,8 @@ def _build(function: Callable[..., Any], hints: dict[str, Any], options: _Option
     signature = inspect.signature(function)
     parameters = [(name, _parameter_spec(p, hints)) for name, p in signature.parameters.items()]
     returns = build_spec(hints["return"]) if "return" in hints else None
+    if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+        returns = None  # the call returns a coroutine; what it finally produces is not seen by a wrapper
     plan = Plan(function, signature, parameters, returns, options.conf, options.skip_when_compiling)
     neural = any(contains_tensor(spec) for _, spec in parameters) or contains_tensor(returns)
     name = function.__name__ if function.__name__.isidentifier() else "wrapper"
