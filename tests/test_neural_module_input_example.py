@@ -103,3 +103,10 @@ def _parse(axes: str) -> NeuralType:
     from neuraltypes.core import parse_axes
 
     return NeuralType(parse_axes(axes))
+
+
+def test_the_example_exports_the_module() -> None:
+    encoder = Encoder()
+    example = encoder.input_example()
+    exported = torch.export.export(encoder, example)
+    assert torch.equal(exported.module()(*example), encoder(*example))
