@@ -256,3 +256,20 @@ def test_a_target_that_is_neither_a_path_nor_callable_is_refused() -> None:
         r"which cannot be called$",
     ):
         instantiate({"_target_": 42})
+
+
+@pytest.mark.parametrize(
+    "value", ["\\${oc.env:NEURALTYPES_TEST_SECRET}", "x\\\\\\${ oc.env : NEURALTYPES_TEST_SECRET}"]
+)
+def test_an_escaped_resolver_call_is_refused_since_hydra_resolves_twice(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEURALTYPES_TEST_SECRET", "hunter2")
+    with pytest.raises(UnsafeConfigError, match=r"resolver 'oc.env' is not evaluated"):
+        instantiate({"_target_": f"{__name__}.Marked", "value": value})
+
+
+def test_an_escaped_node_reference_stays_within_the_checked_tree() -> None:
+    config = {"_target_": f"{__name__}.Marked", "child": "\\${evil}", "evil": {"_target_": "builtins.open"}}
+    with pytest.raises(UnsafeTargetError, match=r"target 'builtins.open' at 'evil'"):
+        instantiate(config)

@@ -68,6 +68,8 @@ def build(
     See :func:`neuraltypes.config.instantiate` for the rules.
     """
     raw, checked = prepare_config(config, kwargs or {}, allow=allow, allow_resolvers=allow_resolvers)
-    built = hydra.utils.instantiate(OmegaConf.create(checked, flags={"allow_objects": True}), *args)
+    # Hydra gets the raw config and resolves it once itself. Handing it the resolved copy would resolve twice:
+    # an escaped `\${oc.env:X}` becomes `${oc.env:X}` after the first pass and would be evaluated in the second.
+    built = hydra.utils.instantiate(OmegaConf.create(raw, flags={"allow_objects": True}), *args)
     target = check_target(checked[TARGET_KEY], allow) if isinstance(checked, dict) and TARGET_KEY in checked else None
     return built, raw, target

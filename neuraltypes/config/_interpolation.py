@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = ["PURE_RESOLVERS", "detached_container", "refuse_resolvers", "relocata
 #: Resolvers that only read other nodes of the config: allowed in configs from untrusted sources.
 PURE_RESOLVERS = frozenset({"oc.select", "oc.dict.keys", "oc.dict.values"})
 
+_RESOLVER_CALL = re.compile(r"\$\{\s*([A-Za-z_][\w\-]*(?:\.[A-Za-z_][\w\-]*)*)\s*:")
 _Path = tuple[str, ...]
 _MAX_INLINE_DEPTH = 32
 
@@ -71,8 +73,12 @@ def refuse_resolvers(container: object) -> None:
     """
     for path, text in _walk_strings(container, ()):
         where = ".".join(path)
-        for context in _contexts(_parse(text, where), OmegaConfGrammarParser.InterpolationResolverContext):
-            name = context.resolverName().getText()
+        contexts = _contexts(_parse(text, where), OmegaConfGrammarParser.InterpolationResolverContext)
+        names = [context.resolverName().getText() for context in contexts]
+        # Escaped calls too (`\${oc.env:X}`): Hydra resolves a config in place and then again on access, so
+        # the escape is gone by the second pass and the call runs.
+        names += [match.group(1) for match in _RESOLVER_CALL.finditer(text)]
+        for name in names:
             if name not in PURE_RESOLVERS:
                 raise UnsafeConfigError(
                     f"refusing to resolve {text!r} at {where!r}: resolver {name!r} is not evaluated in a config "
