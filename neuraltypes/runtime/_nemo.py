@@ -13,21 +13,19 @@ encoder's input and its downsampled output, so binding them would reject working
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from neuraltypes.core import NeuralType, VoidType
 
+from ._codegen import Plan, generate_source, install
 from ._errors import NeuralTypeError, neural_type_error
 from ._explain import Explainer, Mismatch, error_from
-from ._provenance import TAG_ATTRIBUTE
-from ._specs import ListSpec, OptionalSpec, PlainSpec, Spec, TensorSpec, UnionSpec, tensor_spec
-
-if TYPE_CHECKING:
-    from ._codegen import Plan
+from ._specs import ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
 
 __all__ = ["NemoDispatch", "NemoTypes", "nemo_spec"]
 
@@ -77,6 +75,8 @@ class _NemoPlan:
         self.plan = plan
         self.inputs = None if inputs is None else [self._port(n, t, "input") for n, t in inputs.items()]
         self.outputs = None if outputs is None else [self._port(n, t, "output") for n, t in outputs.items()]
+        self._inputs_checker = None if self.inputs is None else _inputs_checker(self.inputs, plan)
+        self._outputs_checker = _outputs_checker(self.outputs, plan) if self.outputs else None
 
     def _port(self, name: str, declared: Any, side: str) -> _Port:
         spec = nemo_spec(declared, f"{self.qualname} {side} {name!r}")
@@ -84,13 +84,41 @@ class _NemoPlan:
         return _Port(name, OptionalSpec(spec) if optional and spec is not None else spec, optional, declared)
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        explainer = Explainer(self.plan.conf)
-        if self.inputs is not None:
-            self._check_inputs(args, kwargs, explainer)
+        if self._inputs_checker is not None:
+            if len(args) > 1:
+                raise self._explain_inputs(args, kwargs)
+            try:
+                self._inputs_checker(**kwargs)  # Python itself refuses missing and undeclared names
+            except TypeError:
+                raise self._explain_inputs(args, kwargs) from None
         result = self.plan.function(*args, **kwargs)
-        if self.outputs is not None and self.outputs:
-            self._check_outputs(result, explainer)
+        if self._outputs_checker is not None:
+            try:
+                self._outputs_checker(result)
+            except TypeError:
+                raise self._explain_outputs(result) from None
         return result
+
+    def _explain_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseException:
+        """The NeMo-worded error for inputs the generated checker refused (re-checked by the explainer)."""
+        error = sys.exc_info()[1]
+        if torch.compiler.is_compiling() and error is not None:
+            return error  # the explainer cannot be traced; the checker's message says what to do
+        try:
+            self._check_inputs(args, kwargs, Explainer(self.plan.conf))
+        except NeuralTypeError as explained:
+            return explained
+        return error or self._error("refused its inputs")
+
+    def _explain_outputs(self, result: Any) -> BaseException:
+        error = sys.exc_info()[1]
+        if torch.compiler.is_compiling() and error is not None:
+            return error
+        try:
+            self._check_outputs(result, Explainer(self.plan.conf))
+        except NeuralTypeError as explained:
+            return explained
+        return error or self._error("refused its outputs")
 
     def _error(self, detail: str) -> NeuralTypeError:
         return neural_type_error(f"{self.qualname}() {detail}", function=self.qualname)
@@ -122,12 +150,12 @@ class _NemoPlan:
         ports = self.outputs
         if len(ports) == 1:
             values: tuple[Any, ...] = (result,)
-        elif isinstance(result, (tuple, list)) and len(result) == len(ports):
+        elif isinstance(result, tuple) and len(result) == len(ports):
             values = tuple(result)
         else:
             got = (
                 f"{type(result).__name__} of length {len(result)}"
-                if isinstance(result, (tuple, list))
+                if isinstance(result, tuple)
                 else (type(result).__name__)
             )
             raise self._error(
@@ -138,27 +166,38 @@ class _NemoPlan:
                 explainer.check(port.spec, value, f"output {port.name!r}")
         except Mismatch as mismatch:
             raise error_from(self.qualname, explainer, mismatch) from None
-        for port, value in zip(ports, values, strict=True):
-            _tag(port.spec, value)
 
 
-def _tag(spec: Spec | None, value: Any) -> None:
-    if spec is None or isinstance(spec, PlainSpec):
-        return
-    if isinstance(spec, OptionalSpec):
-        _tag(spec.inner, value)
-    elif isinstance(spec, UnionSpec):
-        _tag(spec.tensor, value)
-    elif isinstance(spec, ListSpec):
-        for item in value:
-            _tag(spec.inner, item)
-    elif (
-        isinstance(spec, TensorSpec)
-        and spec.tags
-        and isinstance(value, torch.Tensor)
-        and getattr(value, TAG_ATTRIBUTE, None) is None
-    ):
-        setattr(value, TAG_ATTRIBUTE, spec.neural_type)
+def _inputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., None]:
+    """A generated function taking the ports as keyword-only parameters (optional ones default to None)."""
+    parameters = [
+        inspect.Parameter(
+            p.name, inspect.Parameter.KEYWORD_ONLY, default=None if p.optional else inspect.Parameter.empty
+        )
+        for p in ports
+    ]
+
+    def accept(**kwargs: Any) -> None:
+        return None
+
+    accept.__qualname__ = plan.qualname
+    checks = Plan(accept, inspect.Signature(parameters), [(p.name, p.spec) for p in ports], None, plan.conf)
+    names: dict[str, object] = {}
+    return install(generate_source(checks, names, "check_inputs"), names, "check_inputs", plan.qualname)
+
+
+def _outputs_checker(ports: list[_Port], plan: Plan) -> Callable[[Any], Any]:
+    """A generated function checking and tagging the returned value: one port, or a tuple of them."""
+    returns: Spec | None = ports[0].spec if len(ports) == 1 else TupleSpec(tuple(p.spec for p in ports))
+
+    def identity(value: Any) -> Any:
+        return value
+
+    identity.__qualname__ = plan.qualname
+    parameter = inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY)
+    checks = Plan(identity, inspect.Signature([parameter]), [("value", None)], returns, plan.conf)
+    names: dict[str, object] = {}
+    return install(generate_source(checks, names, "check_outputs"), names, "check_outputs", plan.qualname)
 
 
 FROM_ANNOTATIONS = "_neural_types_from_annotations"
