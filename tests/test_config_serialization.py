@@ -284,3 +284,14 @@ def test_a_child_built_from_its_own_config_nests_into_its_parent() -> None:
     config = Model(3, encoder, Decoder(3, 4)).to_config_dict()
     assert raw_value(config, "encoder") == {"_target_": f"{__name__}.Encoder", "dim": 3, "name": "e${.dim}"}
     assert config.encoder.name == "e3"
+
+
+def test_recording_never_breaks_construction() -> None:
+    class Broken(Serialization):
+        def to_config_dict(self) -> DictConfig:
+            raise RuntimeError("no config here")
+
+    holder = Holder(Broken())
+    assert isinstance(holder.value, Broken)
+    with pytest.raises(ValueError, match=r"^cannot write Holder as a config: RuntimeError: no config here$"):
+        holder.to_config_dict()

@@ -61,6 +61,8 @@ def _record_call(owner: str, signature: inspect.Signature, args: tuple[Any, ...]
         return _InitCall({name: _config_value(value, f"{owner}.{name}") for name, value in given.items()})
     except ValueError as error:
         return _InitCall({}, str(error))
+    except Exception as error:  # recording must never break construction; to_config_dict reports it
+        return _InitCall({}, f"cannot write {owner} as a config: {type(error).__name__}: {error}")
 
 
 def _record(instance: object, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
