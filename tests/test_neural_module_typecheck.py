@@ -90,3 +90,17 @@ def test_nemo_style_declarations_are_checked_the_nemo_way() -> None:
 def test_the_runtime_switch_turns_module_checks_off() -> None:
     with disable_checks(), pytest.raises(RuntimeError, match="mat1 and mat2"):
         Projection()(torch.zeros(2, 5, 5))
+
+
+def test_a_forward_decorated_by_hand_is_not_wrapped_again() -> None:
+    from neuraltypes.runtime import typecheck
+
+    class ByHand(NeuralModule):
+        @typecheck
+        def forward(self, x: NT[Tensor, "B T", LogitsType]) -> NT[Tensor, "B T", LogitsType]:
+            return x
+
+    inner = getattr(ByHand.forward, CHECKED_MARKER)
+    assert getattr(inner, CHECKED_MARKER, None) is None  # one wrapper around the plain function
+    with pytest.raises(NeuralTypeError):
+        ByHand()(torch.zeros(2))
