@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_file
 from test_archive_support import (
+    AnnotatedEncoder,
     BufferModel,
     ParentModel,
     TiedModel,
@@ -22,6 +23,7 @@ from test_archive_support import (
 )
 
 from neuraltypes.archive import ArchiveError, ArchiveReader, archived_config, verify_archive
+from neuraltypes.nn import NeuralModule
 
 
 def test_restored_model_has_identical_weights_and_output(tmp_path: Path) -> None:
@@ -253,3 +255,28 @@ def test_saving_a_module_without_config_names_the_problem(tmp_path: Path) -> Non
     assert caught.value.reason.endswith("<locals>.Bare has no to_config_dict(); it cannot be archived")
     assert caught.value.path == str(tmp_path / "b.nta")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_neural_module_round_trips_with_its_annotated_signature(tmp_path: Path) -> None:
+    encoder = AnnotatedEncoder(6)
+    encoder.save_to(tmp_path / "enc.nta")
+    manifest = verify_archive(tmp_path / "enc.nta")
+    assert manifest.signature.inputs == (("features", str(encoder.input_types["features"])),)
+    assert manifest.signature.outputs == (("output", str(encoder.output_types["output"])),)
+    assert manifest.signature.inputs[0][1].startswith("(B T D)")
+    restored = NeuralModule.restore_from(tmp_path / "enc.nta")
+    assert type(restored) is AnnotatedEncoder
+    assert same_weights(encoder, restored)
+
+
+def test_a_model_without_artifacts_writes_no_files_when_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    TinyModel().save_to(tmp_path / "m.nta")
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    restored = TinyModel.restore_from(tmp_path / "m.nta")
+    assert os.listdir(tmp_path / "tmp") == []
+    assert restored is not None

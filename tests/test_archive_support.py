@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (axes strings such as "B T D" in NT[...] are not forward references)
 """Small models used by the archive tests (no tests here): plain, tied, nested, with artifacts and buffers."""
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
+from neuraltypes import NT, EncodedRepresentation
 from neuraltypes.archive import Archivable
 from neuraltypes.config import Serialization
+from neuraltypes.nn import NeuralModule
 
 __test__ = False
 
@@ -174,3 +178,16 @@ def raw_safetensors(header: dict[str, Any] | str, data: bytes) -> bytes:
 def listing(root: Path) -> set[str]:
     """Every path under ``root``, relative, to show that nothing was written."""
     return {str(path.relative_to(root)) for path in root.rglob("*")}
+
+
+class AnnotatedEncoder(NeuralModule):
+    """A NeuralModule whose neural types come from forward's annotations."""
+
+    def __init__(self, dim: int = 4) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(dim, dim)
+
+    def forward(
+        self, features: NT[Tensor, "B T D", EncodedRepresentation]
+    ) -> NT[Tensor, "B T D", EncodedRepresentation]:
+        return self.proj(features)

@@ -19,11 +19,19 @@ __all__ = ["ArtifactDirectory"]
 
 
 class ArtifactDirectory:
-    """A private temp folder of artifact files, deleted when this object is collected (or on exit)."""
+    """A private temp folder of artifact files, made on the first one, deleted when this object is collected."""
 
     def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="neuraltypes-artifacts-"))
-        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+        self._path: Path | None = None
+        self._cleanup: weakref.finalize[[str, bool], ArtifactDirectory] | None = None
+
+    @property
+    def path(self) -> Path:
+        """The folder (created now if it does not exist yet)."""
+        if self._path is None:
+            self._path = Path(tempfile.mkdtemp(prefix="neuraltypes-artifacts-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._path), True)
+        return self._path
 
     def add(self, name: str, data: bytes) -> Path:
         """Write artifact ``name`` (a plain file name, checked) read-only into the folder; returns its path."""
@@ -39,7 +47,8 @@ class ArtifactDirectory:
 
     def discard(self) -> None:
         """Delete the folder now (a restore that failed)."""
-        self._cleanup()
+        if self._cleanup is not None:
+            self._cleanup()
 
     def __deepcopy__(self, memo: dict[int, object]) -> ArtifactDirectory:
         # A deep-copied model shares the files; the folder lives until the last copy is gone.

@@ -1,17 +1,21 @@
-"""Reading an archive in place: header and manifest checked on open, members verified as they are read.
+"""Reading an archive in place: header and manifest checked on open, members hashed as they are read.
 
-Nothing is extracted: weights are read with ``pread`` straight into the tensors the model will own (one copy
-in RAM, none on disk) and hashed while reading; the config and artifacts are small byte members.
+The safetensors library validates the header (size, JSON, dtypes, offsets that tile the data exactly, no
+trailing bytes) before anything else happens. Members are then read with ``pread`` straight into the tensors
+the model will own, in chunks, each chunk hashed while it is still in the CPU cache, so verifying costs one
+pass over the data (one copy in RAM, none on disk, no memory map that a later write to the file could change).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import stat
 import struct
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -20,21 +24,22 @@ from safetensors import safe_open
 
 from ._errors import ArchiveError
 from ._format import CONFIG_MEMBER, FORMAT_NAME, MAX_MANIFEST_BYTES, META_FORMAT, META_MANIFEST, META_MANIFEST_SHA256
-from ._hashing import hash_workers, parallel_sha256, tensor_bytes
+from ._hashing import hash_workers, tensor_bytes
 from ._manifest import Manifest, ManifestError, MemberRecord, sha256_hex
 from ._progress import progress_bar
 
 __all__ = ["ArchiveReader", "call_library"]
 
-# safetensors' header dtype codes -> torch's dtype names used in the manifest.
-_SAFETENSORS_DTYPES: Final = {
-    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
-    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
-    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
-    "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8",
-    "BOOL": "bool", "C64": "complex64",
+# safetensors' header dtype codes -> torch dtypes (their names are what the manifest records).
+_DTYPES: Final = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+    "U64": torch.uint64, "U32": torch.uint32, "U16": torch.uint16, "U8": torch.uint8,
+    "BOOL": torch.bool, "C64": torch.complex64,
 }  # fmt: skip
 _ALLOWED_METADATA: Final = frozenset({META_FORMAT, META_MANIFEST, META_MANIFEST_SHA256, "format"})
+_CHUNK: Final = 8 << 20
 
 _T = TypeVar("_T")
 
@@ -43,7 +48,7 @@ def call_library(call: Callable[[], _T], reason: str, *, path: str, member: str 
     """Run a library call on archive data, turning whatever it raises into an ``ArchiveError``.
 
     safetensors (Rust) can raise a panic exception that derives from ``BaseException``, so everything but
-    interpreter exits is caught.
+    interpreter exits (and our own ``ArchiveError``) is caught.
     """
     try:
         return call()
@@ -53,15 +58,18 @@ def call_library(call: Callable[[], _T], reason: str, *, path: str, member: str 
         raise ArchiveError(f"{reason}: {type(error).__name__}: {error}", path=path, member=member) from error
 
 
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
 class ArchiveReader:
     """An open archive whose header and manifest have been checked; use as a context manager."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        self._handle: Any = None
         try:
-            self._handle, self.manifest = self._open_checked()
+            self.manifest, self._entries, self._data_start = self._open_checked()
         except BaseException:
             self.close()
             raise
@@ -74,9 +82,6 @@ class ArchiveReader:
 
     def close(self) -> None:
         """Release the file; the reader cannot read after this."""
-        if self._handle is not None:
-            self._handle.__exit__(None, None, None)
-            self._handle = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -85,29 +90,27 @@ class ArchiveReader:
         """An ``ArchiveError`` about this archive."""
         return ArchiveError(reason, path=self.path, member=member)
 
-    def _open_checked(self) -> tuple[Any, Manifest]:
-        info = os.fstat(self._fd)
-        if not stat.S_ISREG(info.st_mode):
+    def _open_checked(self) -> tuple[Manifest, dict[str, dict[str, Any]], int]:
+        if not stat.S_ISREG(os.fstat(self._fd).st_mode):
             raise self.error("not a regular file")
-        # Open the same inode we just checked (not the path again, which another process could swap).
+        # Validate the very inode we hold open (not the path again, which another process could swap).
         name = f"/proc/self/fd/{self._fd}" if os.path.exists(f"/proc/self/fd/{self._fd}") else self.path
         opener: Any = safe_open
         handle = call_library(
-            lambda: opener(name, framework="pt", device="cpu", backend="pread").__enter__(),
+            lambda: opener(name, framework="pt", device="cpu").__enter__(),
             "not a valid archive (its safetensors header was rejected)",
             path=self.path,
         )
         try:
-            manifest = self._read_manifest(handle)
-            self._check_header_names()
-            self._check_members(handle, manifest)
-        except BaseException:
+            metadata = call_library(handle.metadata, "unreadable header metadata", path=self.path) or {}
+        finally:
             handle.__exit__(None, None, None)
-            raise
-        return handle, manifest
+        manifest = self._read_manifest(metadata)
+        entries, data_start = self._read_header()
+        self._check_members(manifest, entries)
+        return manifest, entries, data_start
 
-    def _read_manifest(self, handle: Any) -> Manifest:
-        metadata = call_library(handle.metadata, "unreadable header metadata", path=self.path) or {}
+    def _read_manifest(self, metadata: dict[str, str]) -> Manifest:
         if metadata.get(META_FORMAT) != FORMAT_NAME:
             raise self.error(
                 "not a neuraltypes archive: its safetensors header has no neuraltypes manifest (a plain "
@@ -128,8 +131,11 @@ class ArchiveReader:
         except (ManifestError, ValueError) as error:
             raise self.error(str(error), member="manifest") from None
 
-    def _check_header_names(self) -> None:
-        # safetensors keeps the last of two equal tensor names; refuse them so no reader can see another file.
+    def _read_header(self) -> tuple[dict[str, dict[str, Any]], int]:
+        """The header safetensors has just validated, parsed once more to refuse repeated names.
+
+        safetensors keeps the last of two equal tensor names; two readers must never see different files.
+        """
         (length,) = struct.unpack("<Q", os.pread(self._fd, 8, 0))
         header = os.pread(self._fd, length, 8)
 
@@ -141,33 +147,44 @@ class ArchiveReader:
                 seen.add(key)
             return dict(pairs)
 
-        call_library(lambda: json.loads(header, object_pairs_hook=no_duplicates), "bad header", path=self.path)
+        parsed = call_library(lambda: json.loads(header, object_pairs_hook=no_duplicates), "bad header", path=self.path)
+        parsed.pop("__metadata__", None)
+        return parsed, 8 + length
 
-    def _check_members(self, handle: Any, manifest: Manifest) -> None:
-        present = set(call_library(handle.keys, "unreadable header", path=self.path))
+    def _check_members(self, manifest: Manifest, entries: dict[str, dict[str, Any]]) -> None:
         for record in manifest.members:
-            if record.name not in present:
+            if record.name not in entries:
                 raise self.error("listed in the manifest but missing from the archive (truncated?)", record.name)
         listed = {record.name for record in manifest.members}
-        for name in sorted(present - listed):
+        for name in sorted(set(entries) - listed):
             raise self.error("not listed in the manifest", name)
         for record in manifest.members:
-            view = call_library(
-                functools.partial(handle.get_slice, record.name), "unreadable", path=self.path, member=record.name
-            )
-            dtype = _SAFETENSORS_DTYPES.get(view.get_dtype(), view.get_dtype())
-            shape = tuple(view.get_shape())
-            if (dtype, shape) != (record.dtype, record.shape):
+            entry = entries[record.name]
+            dtype = _DTYPES.get(entry["dtype"])
+            shown = entry["dtype"] if dtype is None else _dtype_name(dtype)
+            shape = tuple(entry["shape"])
+            if (shown, shape) != (record.dtype, record.shape):
                 raise self.error(
-                    f"the manifest says {record.dtype} {list(record.shape)} but the data is {dtype} {list(shape)}",
+                    f"the manifest says {record.dtype} {list(record.shape)} but the data is {shown} {list(shape)}",
                     record.name,
                 )
 
-    def _read_tensor(self, name: str) -> torch.Tensor:
-        tensor: torch.Tensor = call_library(
-            lambda: self._handle.get_tensor(name), "cannot be read", path=self.path, member=name
-        )
-        return tensor
+    def _read_member(self, record: MemberRecord) -> tuple[torch.Tensor, str]:
+        """Read one member into a new tensor, hashing each chunk as it arrives; returns it and its sha256."""
+        start, end = self._entries[record.name]["data_offsets"]
+        flat = torch.empty(end - start, dtype=torch.uint8)
+        view = flat.numpy().data
+        digest = hashlib.sha256()
+        offset = 0
+        while offset < len(view):
+            chunk = view[offset : offset + _CHUNK]
+            count = os.preadv(self._fd, [chunk], self._data_start + start + offset)
+            if count <= 0:
+                raise self.error("the file ended while reading (truncated while open?)", record.name)
+            digest.update(chunk[:count])
+            offset += count
+        tensor = flat.view(_DTYPES[self._entries[record.name]["dtype"]]).reshape(record.shape)
+        return tensor, digest.hexdigest()
 
     def _verify(self, record: MemberRecord, digest: str) -> None:
         if digest != record.sha256:
@@ -181,9 +198,9 @@ class ArchiveReader:
         record = self.manifest.member(name)
         if record is None or record.kind == "weight":
             raise self.error("no such byte member", name)
-        data = bytes(tensor_bytes(self._read_tensor(name)))
-        self._verify(record, sha256_hex(data))
-        return data
+        tensor, digest = self._read_member(record)
+        self._verify(record, digest)
+        return bytes(tensor_bytes(tensor))
 
     def read_config_text(self) -> str:
         """The stored config YAML, verified."""
@@ -193,15 +210,36 @@ class ArchiveReader:
             raise self.error(f"the config is not UTF-8: {error}", CONFIG_MEMBER) from None
 
     def iter_weights(self, progress: bool | None = None) -> Iterator[tuple[str, torch.Tensor]]:
-        """Read every weight (in archive order), each verified against its sha256 before it is yielded."""
-        records = {record.name: record for record in self.manifest.weights}
-        total = sum(record.size for record in records.values())
-        with progress_bar(total, "restoring", progress) as bar:
-            reads = ((name, self._read_tensor(name)) for name in records)
-            for name, tensor, digest in parallel_sha256(reads, hash_workers()):
-                self._verify(records[name], digest)
-                bar.update(records[name].size)
-                yield name, tensor
+        """Read every weight (in archive order), each verified against its sha256 before it is yielded.
+
+        Several weights are read at once by a few threads (``pread`` and ``hashlib`` release the GIL).
+        """
+        records = self.manifest.weights
+        workers = hash_workers()
+        with progress_bar(sum(r.size for r in records), "restoring", progress) as bar:
+            if workers == 1:
+                for record in records:
+                    tensor, digest = self._read_member(record)
+                    self._verify(record, digest)
+                    bar.update(record.size)
+                    yield record.name, tensor
+                return
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neuraltypes-read") as pool:
+                pending: list[tuple[MemberRecord, Future[tuple[torch.Tensor, str]]]] = []
+                queue = iter(records)
+                for record in queue:
+                    pending.append((record, pool.submit(functools.partial(self._read_member, record))))
+                    if len(pending) >= 2 * workers:
+                        break
+                while pending:
+                    record, future = pending.pop(0)
+                    tensor, digest = future.result()
+                    self._verify(record, digest)
+                    bar.update(record.size)
+                    following = next(queue, None)
+                    if following is not None:
+                        pending.append((following, pool.submit(functools.partial(self._read_member, following))))
+                    yield record.name, tensor
 
     def verify(self, progress: bool | None = None) -> None:
         """Read and check every member; raises ``ArchiveError`` at the first bad one."""
