@@ -1,0 +1,84 @@
+"""Layers import downwards only, and the plugin and the core never import torch."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each layer and the layers it may import (its own included).
+ALLOWED: dict[str, set[str]] = {
+    "core": {"core"},
+    "runtime": {"core", "runtime"},
+    "config": {"core", "runtime", "config"},
+    "archive": {"core", "runtime", "config", "archive"},
+    "nn": {"core", "runtime", "config", "archive", "nn"},
+    "models": {"core", "runtime", "config", "archive", "nn", "models"},
+}
+
+
+def _imports(path: Path, package: tuple[str, ...]) -> set[str]:
+    """Absolute dotted names imported by a module; relative imports are resolved against its package."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _modules(top: str) -> list[tuple[Path, tuple[str, ...]]]:
+    found = []
+    for path in sorted((ROOT / top).rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        found.append((path, parts[:-1]))
+    return found
+
+
+def test_the_import_scan_resolves_relative_imports(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from ..core import NT\nfrom . import _x\nimport torch.nn\n")
+    assert _imports(module, ("neuraltypes", "nn")) == {
+        "neuraltypes.core",
+        "neuraltypes.core.NT",
+        "neuraltypes.nn",
+        "neuraltypes.nn._x",
+        "torch.nn",
+    }
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_only_lower_layers(layer: str) -> None:
+    wrong = []
+    for path, package in _modules(f"neuraltypes/{layer}"):
+        for name in _imports(path, package):
+            parts = name.split(".")
+            if parts[0] == "neuraltypes" and len(parts) > 1 and parts[1] in ALLOWED and parts[1] not in ALLOWED[layer]:
+                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("top", ["neuraltypes/core", "neuraltypes_mypy_plugin"])
+def test_torch_free_parts_never_import_torch(top: str) -> None:
+    offenders = []
+    for path, package in _modules(top):
+        for name in _imports(path, package):
+            if name.split(".")[0] in {"torch", "lightning", "safetensors"} or (
+                top == "neuraltypes_mypy_plugin" and name.startswith("neuraltypes.") and name.split(".")[1] != "core"
+            ):
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_lightning_is_imported_only_by_the_model_layer() -> None:
+    offenders = []
+    for path, package in _modules("neuraltypes"):
+        if "models" in package:
+            continue
+        offenders += [f"{path.relative_to(ROOT)}: {n}" for n in _imports(path, package) if n.startswith("lightning")]
+    assert offenders == []
