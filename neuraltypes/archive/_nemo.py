@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tarfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -31,9 +32,18 @@ NEMO_ARTIFACT_REF: Final = "nemo:"
 
 
 def looks_like_tar(path: str | os.PathLike[str]) -> bool:
-    """Whether the file starts like a tar (``ustar`` magic) or a gzip stream (NeMo wrote both)."""
-    with open(path, "rb") as file:
-        head = file.read(512)
+    """Whether the file starts like a tar (``ustar`` magic) or a gzip stream (NeMo wrote both).
+
+    Raises:
+        ArchiveError: the path is not a regular file (a FIFO or device would block or never end).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ArchiveError("not a regular file", path=os.fspath(path))
+        head = os.pread(fd, 512, 0)
+    finally:
+        os.close(fd)
     return head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar"
 
 
