@@ -251,6 +251,11 @@ def test_decorating_twice_wraps_once() -> None:
     assert once is add
 
 
+def test_classes_are_refused() -> None:
+    with pytest.raises(TypeError, match=r"decorates functions and methods \(such as forward\), not <class 'int'>"):
+        typecheck(int)
+
+
 def test_a_function_without_hints_is_returned_unchanged() -> None:
     def f(x, y):  # type: ignore[no-untyped-def]
         return x

@@ -37,6 +37,7 @@ class _Options(typing.NamedTuple):
     conf: BeartypeConf
     skip_when_compiling: bool
     nemo: NemoTypes | None
+    bound_to_instance: bool = True  # False under staticmethod/classmethod: no NeMo-style instance
 
 
 class _Typecheck:
@@ -102,9 +103,9 @@ def _decorate(function: Any, options: _Options) -> Any:
     if not CHECKS_AVAILABLE:
         return function
     if isinstance(function, (staticmethod, classmethod)):
-        return type(function)(_decorate(function.__func__, options))
-    if not callable(function):
-        raise TypeError(f"@typecheck decorates functions and methods, not {function!r}")
+        return type(function)(_decorate(function.__func__, options._replace(bound_to_instance=False)))
+    if isinstance(function, type) or not callable(function):
+        raise TypeError(f"@typecheck decorates functions and methods (such as forward), not {function!r}")
     if getattr(function, CHECKED_MARKER, None) is not None:
         return function
     try:
@@ -123,7 +124,8 @@ def _build(function: Callable[..., Any], hints: dict[str, Any], options: _Option
     plan = Plan(function, signature, parameters, returns, options.conf, options.skip_when_compiling)
     neural = any(contains_tensor(spec) for _, spec in parameters) or contains_tensor(returns)
     name = function.__name__ if function.__name__.isidentifier() else "wrapper"
-    if options.nemo is not None or (not neural and _is_method(function, signature)):
+    nemo_candidate = options.bound_to_instance and not neural and _is_method(function, signature)
+    if options.nemo is not None or nemo_candidate:
         dispatch = NemoDispatch(plan, options.nemo, _plain_wrapper(plan, name))
         source = (
             f"def {name}(*args, **kwargs):\n"
