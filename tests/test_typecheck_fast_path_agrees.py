@@ -24,7 +24,7 @@ AXES = ["b c", "#b c", "*batch c", "b ... c", "T-1", "T", "c", "2*T b", "D:2 b"]
 SHAPES: list[tuple[int, ...]] = [shape for rank in range(3) for shape in itertools.product((1, 2), repeat=rank)]
 
 
-def _explainer_rejects(hints: list[Any], values: list[Tensor | None]) -> bool:
+def _explainer_rejects(hints: list[Any], values: list[Any]) -> bool:
     explainer = Explainer(DEFAULT_CONF)
     try:
         for index, (hint, value) in enumerate(zip(hints, values, strict=True)):
@@ -64,3 +64,26 @@ def test_fast_path_and_explainer_agree(first: str) -> None:
                 rejected = True
             assert rejected == _explainer_rejects(hints, values), (hints, shape_a, shape_b)
     assert checked_pairs > 0
+
+
+LIST_ITEMS: list[tuple[int, ...]] = [shape for rank in (1, 2) for shape in itertools.product((1, 2), repeat=rank)]
+LISTS = [list(items) for length in range(3) for items in itertools.product(LIST_ITEMS, repeat=length)]
+
+
+@pytest.mark.parametrize("first", AXES)
+def test_fast_path_and_explainer_agree_on_lists(first: str) -> None:
+    for second in AXES:
+        hints: list[Any] = [NT[Tensor, first], list[NT[Tensor, second]]]
+        try:
+            checked = _checked(hints)
+        except TypeError:
+            continue
+        for shape_a, items in itertools.product(SHAPES, LISTS):
+            values = [torch.empty(shape_a), [torch.empty(shape) for shape in items]]
+            try:
+                checked(*values)
+                rejected = False
+            except NeuralTypeError as error:
+                assert "neuraltypes bug" not in str(error), (hints, shape_a, items)
+                rejected = True
+            assert rejected == _explainer_rejects(hints, values), (hints, shape_a, items)
