@@ -30,7 +30,7 @@ class CallTarget:
 
 
 def function_target(node: SymbolNode | None) -> CallTarget | None:
-    signature = _signature_of(node)
+    signature = signature_of(node)
     if node is None or signature is None or not _has_neural_parameters(signature):
         return None
     return CallTarget(f'"{node.name}"', signature)
@@ -43,7 +43,7 @@ def method_target(info: TypeInfo, method: str) -> CallTarget | None:
     owner = next((base for base in info.mro if method in base.names), None)
     if owner is None:
         return None
-    signature = _signature_of(owner.names[method].node)
+    signature = signature_of(owner.names[method].node)
     if signature is None or not signature.arg_types or not _has_neural_parameters(signature):
         return None
     without_self = signature.copy_modified(
@@ -52,7 +52,7 @@ def method_target(info: TypeInfo, method: str) -> CallTarget | None:
     return CallTarget(f'"{method}" of "{owner.name}"', without_self)
 
 
-def _signature_of(node: SymbolNode | None) -> CallableType | None:
+def signature_of(node: SymbolNode | None) -> CallableType | None:
     if isinstance(node, Decorator):
         decorated = get_proper_type(node.var.type)
         if isinstance(decorated, CallableType):
@@ -66,10 +66,10 @@ def _signature_of(node: SymbolNode | None) -> CallableType | None:
 
 
 def _has_neural_parameters(signature: CallableType) -> bool:
-    return any(_neural(arg) is not None for arg in signature.arg_types)
+    return any(neural(arg) is not None for arg in signature.arg_types)
 
 
-def _neural(typ: Type) -> TensorView | None:
+def neural(typ: Type) -> TensorView | None:
     view = tensor_view(typ)
     return view if view is not None and view.known else None
 
@@ -80,7 +80,7 @@ def relaxed_signature(target: CallTarget) -> CallableType:
 
 
 def _relax(typ: Type) -> Type:
-    view = _neural(typ)
+    view = neural(typ)
     if view is None:
         return typ
     proper = get_proper_type(typ)
@@ -115,7 +115,7 @@ def check_call(
     bindings = CallBindings()
     signature = target.signature
     for index, (declared_type, actuals) in enumerate(zip(signature.arg_types, arg_types, strict=False)):
-        declared = _neural(declared_type)
+        declared = neural(declared_type)
         if declared is None:
             continue
         name = signature.arg_names[index] or str(index + 1)
@@ -144,7 +144,7 @@ def _message(target: CallTarget, name: str, declared: TensorView, found: TensorV
 
 
 def _result(declared: Type, default_return: Type, bindings: CallBindings, ctx: FunctionContext | MethodContext) -> Type:
-    view = _neural(declared)
+    view = neural(declared)
     proper = get_proper_type(declared)
     if view is None or view.axes is None or not bindings.bound or not isinstance(proper, Instance):
         return default_return

@@ -34,6 +34,7 @@ from ._calls import (
 from ._carrier import TENSOR_FULLNAME, make_tensor_generic
 from ._config import user_rule_dirs
 from ._operations import RuleIndex, attribute_result, function_result, method_result
+from ._overrides import check_forward_override, is_module_class
 from ._rules import default_rule_dirs, load_rules, rule_files
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 
@@ -57,6 +58,9 @@ class NeuralTypesPlugin(Plugin):
 
     def get_type_analyze_hook(self, fullname: str) -> Callable[[AnalyzeTypeContext], Type] | None:
         return analyze_nt if fullname == NT_FULLNAME else None
+
+    def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        return check_forward_override if is_module_class(self._lookup(fullname)) else None
 
     def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], CallableType] | None:
         target = self._function_target(fullname)
