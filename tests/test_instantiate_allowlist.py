@@ -273,3 +273,13 @@ def test_an_escaped_node_reference_stays_within_the_checked_tree() -> None:
     config = {"_target_": f"{__name__}.Marked", "child": "\\${evil}", "evil": {"_target_": "builtins.open"}}
     with pytest.raises(UnsafeTargetError, match=r"target 'builtins.open' at 'evil'"):
         instantiate(config)
+
+
+def test_a_missing_config_builds_nothing_as_in_hydra() -> None:
+    assert instantiate(None) is None
+    with pytest.raises(
+        TypeError,
+        match=r"^a config must be a mapping, a list, a DictConfig/ListConfig or a dataclass "
+        r"config, not int$",
+    ):
+        instantiate(3)

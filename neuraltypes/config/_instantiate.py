@@ -41,6 +41,8 @@ def instantiate(
         UnsafeTargetError: a target the allowlist refuses (a ``ValueError``), naming it and why.
         UnsafeConfigError: a resolver call when ``allow_resolvers`` is false.
     """
+    if config is None:  # as in Hydra: an absent optional component
+        return None
     built, raw, target = build(config, args, kwargs, allow=allow, allow_resolvers=allow_resolvers)
     if isinstance(built, Serialization) and target is type(built) and not args and not kwargs:
         built._store_config(raw)
