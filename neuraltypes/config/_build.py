@@ -35,7 +35,7 @@ def _check_targets(value: object, path: str, allow: tuple[object, ...]) -> None:
 def prepare_config(
     config: object, kwargs: Mapping[str, Any], *, allow: Iterable[object], allow_resolvers: bool
 ) -> tuple[Any, Any]:
-    """The raw standalone config (to store) and the resolved one (to hand to Hydra), its targets checked.
+    """The raw standalone config (for Hydra, and to store) and its resolved copy, whose targets were checked.
 
     Raises:
         UnsafeConfigError: a resolver call, when resolvers are not allowed.
