@@ -25,10 +25,16 @@ def run_mypy(*files: Path) -> tuple[int, str]:
         from mypy import api
     except ImportError:  # pragma: no cover - depends on the installed extras
         raise SystemExit("this script needs mypy: pip install 'neuraltypes[mypy]'") from None
-    with tempfile.TemporaryDirectory(prefix="neuraltypes-wiring-") as folder:
-        config = Path(folder) / "mypy.ini"
+    # A fixed config path and a cache of its own: mypy's cache is keyed on its options (the config file's path
+    # included), and a cache shared with differently configured runs would re-analyse torch every time (a
+    # minute, instead of seconds warm).
+    home = Path(tempfile.gettempdir()) / "neuraltypes-check-wiring"
+    home.mkdir(exist_ok=True)
+    config = home / "mypy.ini"
+    if not config.is_file() or config.read_text() != _CONFIG:
         config.write_text(_CONFIG)
-        stdout, stderr, status = api.run(["--config-file", str(config), *map(str, files)])
+    arguments = ["--config-file", str(config), "--cache-dir", str(home / "cache"), *map(str, files)]
+    stdout, stderr, status = api.run(arguments)
     return status, stdout + stderr
 
 
