@@ -283,3 +283,15 @@ def test_a_missing_config_builds_nothing_as_in_hydra() -> None:
         r"config, not int$",
     ):
         instantiate(3)
+
+
+def test_a_packages_command_line_entry_is_not_imported() -> None:
+    # unittest/__main__.py calls unittest.main() at import: importing it would run (and exit) a test runner.
+    __import__("unittest")
+    with pytest.raises(
+        UnsafeTargetError,
+        match=r"^refusing target 'unittest.__main__.main': importing "
+        r"'unittest.__main__' would run a command-line entry$",
+    ):
+        instantiate({"_target_": "unittest.__main__.main"})
+    assert "unittest.__main__" not in sys.modules

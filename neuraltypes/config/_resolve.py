@@ -47,6 +47,8 @@ def locate(path: str) -> object:
                     f"cannot resolve target {path!r}: {'.'.join(parts[:index])!r} has no attribute {part!r}"
                 ) from None
         submodule = ".".join(parts[: index + 1])
+        if part == "__main__":
+            raise UnsafeTargetError(f"refusing target {path!r}: importing {submodule!r} would run a command-line entry")
         try:
             obj = importlib.import_module(submodule)
         except ModuleNotFoundError:
