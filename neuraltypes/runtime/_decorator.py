@@ -19,6 +19,7 @@ from ._nemo import NemoDispatch, NemoTypes
 from ._specs import DictSpec, ListSpec, Spec, build_spec, contains_tensor
 from ._switches import (
     CHECKS_AVAILABLE,
+    SWITCHES,
     disable_checks,
     disable_semantic_checks,
     enable_checks,
@@ -133,7 +134,7 @@ def _build(function: Callable[..., Any], hints: dict[str, Any], options: _Option
             "        return _ntq_fn(*args, **kwargs)\n"
             "    return _ntq_nemo(args, kwargs)\n"
         )
-        names.update(_ntq_fn=function, _ntq_nemo=dispatch, _ntq_sw=_switches_state())
+        names.update(_ntq_fn=function, _ntq_nemo=dispatch, _ntq_sw=SWITCHES)
         return _finish(install(source, names, name, plan.qualname), function, None)
     if all(spec is None for _, spec in parameters) and returns is None:
         return function
@@ -147,12 +148,6 @@ def _plain_wrapper(plan: Plan, name: str) -> Callable[..., Any]:
         return plan.function
     names: dict[str, object] = {}
     return install(generate_source(plan, names, name), names, name, plan.qualname)
-
-
-def _switches_state() -> object:
-    from ._switches import SWITCHES
-
-    return SWITCHES
 
 
 def _parameter_spec(parameter: inspect.Parameter, hints: dict[str, Any]) -> Spec | None:
