@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -32,10 +33,10 @@ from ._calls import (
     relax_method,
 )
 from ._carrier import TENSOR_FULLNAME, make_tensor_generic
-from ._config import user_rule_dirs
+from ._config import PluginConfigError, user_rule_dirs
 from ._operations import RuleIndex, attribute_result, function_result, method_result
 from ._overrides import check_forward_override, is_module_class
-from ._rules import default_rule_dirs, load_rules, rule_files
+from ._rules import RuleSyntaxError, default_rule_dirs, load_rules, rule_files
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 
 
@@ -46,8 +47,13 @@ class NeuralTypesPlugin(Plugin):
         if PLUGIN_ALWAYS_TRUE not in options.always_true:
             options.always_true.append(PLUGIN_ALWAYS_TRUE)
         super().__init__(options)
-        directories = default_rule_dirs() + user_rule_dirs(options.config_file)
-        self._rules = RuleIndex(load_rules(directories))
+        try:
+            directories = default_rule_dirs() + user_rule_dirs(options.config_file)
+            self._rules = RuleIndex(load_rules(directories))
+        except (PluginConfigError, RuleSyntaxError) as error:
+            # A configuration error, reported as mypy reports its own: a message and exit status 2.
+            sys.stderr.write(f"neuraltypes_mypy_plugin: error: {error}\n")
+            raise SystemExit(2) from None
         self._cache_key = cache_key(rule_files(directories))
 
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:

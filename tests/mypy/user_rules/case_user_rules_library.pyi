@@ -1,0 +1,9 @@
+"""Rules for the case module case_user_rules_library: how its operations transform neural types."""
+
+from neuraltypes.core import ProbsType
+
+def pool(x, dim) -> Drop["dim"]: ...
+def normalize(x) -> Keep[ProbsType]: ...
+
+class Flipper:
+    def __call__(self, x) -> Reverse: ...
