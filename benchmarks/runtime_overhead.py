@@ -13,9 +13,6 @@ alike. The "best" column divides the best round of the variant by the best round
 figure least disturbed by other processes on a shared machine.
 """
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, UP037
-
 from __future__ import annotations
 
 import argparse

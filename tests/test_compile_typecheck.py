@@ -1,8 +1,5 @@
 """Typed modules under torch.compile (fullgraph, no graph break), torch.export and torch.jit.trace."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, UP037
-
 from __future__ import annotations
 
 import warnings
@@ -155,3 +152,21 @@ def test_jit_trace_works_on_typed_modules() -> None:
         with pytest.raises(NeuralTypeError):
             torch.jit.trace(Block(), (torch.randn(2, 3, 31),))
     assert traced(torch.randn(5, 3, 32)).shape == (5, 3, 32)
+
+
+def test_a_function_with_late_hints_compiles_after_one_eager_call() -> None:
+    compiled = torch.compile(late_hints, fullgraph=True, backend="eager")
+    with pytest.raises(torch._dynamo.exc.Unsupported, match="call it once before compiling"):
+        compiled(torch.ones(2, 3))
+    late_hints(torch.ones(2, 3))
+    torch._dynamo.reset()
+    assert compiled(torch.ones(2, 3)).shape == (2, 3)
+    assert _graph_breaks() == 0
+
+
+@typecheck
+def late_hints(x: NT[Tensor, "b t"]) -> DefinedLater:
+    return x * 2
+
+
+DefinedLater = NT[Tensor, "b t", LogitsType]

@@ -1,8 +1,5 @@
 """Switches: scoped, nesting, per-thread context managers, and the import-time environment variable."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722
-
 from __future__ import annotations
 
 import os

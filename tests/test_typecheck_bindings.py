@@ -1,8 +1,5 @@
 """Symbolic sizes belong to one call: nested and recursive calls, threads, and failed calls share nothing."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, F821, UP037
-
 from __future__ import annotations
 
 import threading

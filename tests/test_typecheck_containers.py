@@ -1,8 +1,5 @@
 """Containers of typed tensors: every element is checked, sizes are shared, NeMo's list depth."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, F821, UP037
-
 from __future__ import annotations
 
 from collections.abc import Sequence

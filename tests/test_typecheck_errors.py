@@ -1,8 +1,5 @@
 """The messages of NeuralTypeError, line by line: function, argument, axis, expected, got, bindings."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, F821, UP037
-
 from __future__ import annotations
 
 import pytest

@@ -1,8 +1,5 @@
 """Ordinary hints go to beartype (configurable); hints naming later definitions are resolved on first call."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F821, UP037
-
 from __future__ import annotations
 
 import asyncio

@@ -1,8 +1,5 @@
 """NeMo-style classes: input_types/output_types properties, kwargs-only calls, ports, tagging, types read once."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722
-
 from __future__ import annotations
 
 from typing import Any

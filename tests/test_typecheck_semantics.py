@@ -1,8 +1,5 @@
 """Element semantics: outputs carry their neural type forward; subtypes pass; unknown tensors are not judged."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, F821, UP037
-
 from __future__ import annotations
 
 import pytest

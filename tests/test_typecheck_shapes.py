@@ -1,8 +1,5 @@
 """@typecheck on plain functions: ranks, fixed sizes, symbolic sizes, variadic, broadcast, arithmetic, dtypes."""
 
-# The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, F821, UP037
-
 from __future__ import annotations
 
 import inspect

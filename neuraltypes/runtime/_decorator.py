@@ -11,10 +11,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+import torch
 from beartype import BeartypeConf
 
 from ._beartype_bridge import DEFAULT_CONF
 from ._codegen import Plan, generate_source, install
+from ._errors import NeuralTypeError
 from ._nemo import NemoDispatch, NemoTypes
 from ._specs import DictSpec, ListSpec, Spec, build_spec, contains_tensor
 from ._switches import (
@@ -216,8 +218,17 @@ def _lazy(function: Callable[..., Any], options: _Options) -> Any:
     lock = threading.Lock()
     name = function.__name__ if function.__name__.isidentifier() else "wrapper"
     built: list[Callable[..., Any]] = []
+    not_ready = (
+        f"{function.__qualname__}() has annotations that named undefined things when it was decorated; they are "
+        "resolved on the first call, which cannot run while torch.compile traces: call it once before compiling "
+        "with fullgraph=True"
+    )
 
     def first_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not built and torch.compiler.is_compiling():
+            # Resolving hints and generating code cannot be traced. Without fullgraph, Dynamo runs this call
+            # eagerly (which builds the wrapper) and traces the next one.
+            raise NeuralTypeError(not_ready)
         with lock:
             if not built:
                 hints = _resolve_each(function)
