@@ -163,3 +163,17 @@ def test_a_foreign_neural_type_attribute_is_not_a_tag() -> None:
     x.neural_type = "logits, says NeMo"  # type: ignore[attr-defined]
     assert tag_of(x) is None
     assert nll(x).ndim == 0
+
+
+def test_a_failed_return_check_tags_nothing() -> None:
+    made: list[Tensor] = []
+
+    @typecheck
+    def pair(x: NT[Tensor, "B C"]) -> tuple[Logits, Probs]:
+        first = x + 0
+        made.append(first)
+        return first, torch.ones(5)
+
+    with pytest.raises(NeuralTypeError, match=r"return value\[1\]: has 1 axes, expected 2"):
+        pair(torch.ones(2, 3))
+    assert tag_of(made[0]) is None
