@@ -87,9 +87,13 @@ def mutate(data: bytes, steps: list[Mutation]) -> bytes:
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(which=st.sampled_from(["tiny", "tied"]), steps=mutations())
+@given(which=st.sampled_from(["tiny", "tied"]), steps=mutations(), mmap=st.booleans())
 def test_a_mutated_archive_restores_identically_or_raises_archive_error(
-    tmp_path: Path, originals: dict[str, tuple[torch.nn.Module, bytes]], which: str, steps: list[Mutation]
+    tmp_path: Path,
+    originals: dict[str, tuple[torch.nn.Module, bytes]],
+    which: str,
+    steps: list[Mutation],
+    mmap: bool,
 ) -> None:
     model, data = originals[which]
     mutated = mutate(data, steps)
@@ -98,7 +102,7 @@ def test_a_mutated_archive_restores_identically_or_raises_archive_error(
     with no_hang(_SECONDS_PER_EXAMPLE), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            restored = type(model).restore_from(path)  # type: ignore[attr-defined]
+            restored = type(model).restore_from(path, mmap=mmap)  # type: ignore[attr-defined]
         except ArchiveError as error:
             event(f"refused: {error.reason.split(':')[0][:40]}")
             return

@@ -280,3 +280,15 @@ def test_a_model_without_artifacts_writes_no_files_when_restored(
     restored = TinyModel.restore_from(tmp_path / "m.nta")
     assert os.listdir(tmp_path / "tmp") == []
     assert restored is not None
+
+
+def test_mmap_restore_gives_the_same_model_backed_by_the_file(tmp_path: Path) -> None:
+    model = TiedModel()
+    model.save_to(tmp_path / "t.nta")
+    restored = TiedModel.restore_from(tmp_path / "t.nta", mmap=True)
+    assert restored.project.weight is restored.embed.weight
+    assert same_weights(model, restored)
+    storage = restored.embed.weight.untyped_storage()
+    assert storage.nbytes() == (tmp_path / "t.nta").stat().st_size  # a view of the whole mapped file
+    model.save_to(tmp_path / "t.nta")  # an atomic replace leaves the mapped (old) file alone
+    assert same_weights(model, restored)

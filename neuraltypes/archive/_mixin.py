@@ -90,6 +90,7 @@ class Archivable:
         return_config: Literal[False] = ...,
         *,
         progress: bool | None = ...,
+        mmap: bool = ...,
     ) -> Self: ...
 
     @overload
@@ -103,6 +104,7 @@ class Archivable:
         *,
         return_config: Literal[True],
         progress: bool | None = ...,
+        mmap: bool = ...,
     ) -> DictConfig: ...
 
     @classmethod
@@ -115,6 +117,7 @@ class Archivable:
         return_config: bool = False,
         *,
         progress: bool | None = None,
+        mmap: bool = False,
     ) -> Self | DictConfig:
         """Rebuild a module from an archive (or a NeMo 1.x ``.nemo`` file).
 
@@ -130,6 +133,9 @@ class Archivable:
             override_config_path: a YAML file (or DictConfig) used instead of the archived config.
             return_config: return the archived config instead of building the model.
             progress: show a progress bar (``None``: for weights of 256 MiB or more).
+            mmap: keep the weights as views of a private memory map of the archive instead of reading them
+                into memory: faster and half the memory, but a later in-place write to the file (not a
+                ``save_to``, which replaces it) can change or crash the model. Checksums are verified either way.
 
         Raises:
             ArchiveError: the archive is malformed, corrupt, refers to a class that is not allowed or not a
@@ -143,6 +149,7 @@ class Archivable:
             override_config_path=override_config_path,
             return_config=return_config,
             progress=progress,
+            mmap=mmap,
         )
         return restored  # type: ignore[no-any-return]
 

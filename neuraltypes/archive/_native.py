@@ -16,13 +16,13 @@ from ._source import ArchiveSource, WeightSpec
 __all__ = ["open_native"]
 
 
-def open_native(path: str | os.PathLike[str], progress: bool | None) -> ArchiveSource:
+def open_native(path: str | os.PathLike[str], progress: bool | None, mmap: bool = False) -> ArchiveSource:
     """Open, check the header and manifest, and read the config of a neuraltypes archive.
 
     Raises:
         ArchiveError: anything wrong with the file, naming the member and reason.
     """
-    reader = ArchiveReader(path)
+    reader = ArchiveReader(path, mmap=mmap)
     try:
         config = parse_config(reader.read_config_text(), what=CONFIG_MEMBER)
     except ArchiveError as error:

@@ -63,14 +63,23 @@ def _dtype_name(dtype: torch.dtype) -> str:
 
 
 class ArchiveReader:
-    """An open archive whose header and manifest have been checked; use as a context manager."""
+    """An open archive whose header and manifest have been checked; use as a context manager.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    With ``mmap=True`` weights are not copied: they are views of a private (copy-on-write) memory map of the
+    file, hashed in place. That halves the memory a restore needs (the page cache is the only copy) and skips
+    a copy, but the weights stay backed by the file: a later in-place write to it (``cp`` over it; not our own
+    ``save_to``, which replaces the file) can change them or, if it truncates the file, crash the process.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, mmap: bool = False) -> None:
         self.path = os.fspath(path)
+        self._mapped: torch.Tensor | None = None
         # O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not a regular file).
         self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             self.manifest, self._entries, self._data_start = self._open_checked()
+            if mmap:
+                self._mapped = self._map()
         except BaseException:
             self.close()
             raise
@@ -170,12 +179,29 @@ class ArchiveReader:
                     record.name,
                 )
 
+    def _map(self) -> torch.Tensor:
+        size = os.fstat(self._fd).st_size
+        name = f"/proc/self/fd/{self._fd}" if os.path.exists(f"/proc/self/fd/{self._fd}") else self.path
+        storage: Any = call_library(
+            lambda: torch.UntypedStorage.from_file(name, shared=False, nbytes=size), "cannot be mapped", path=self.path
+        )
+        return torch.empty(0, dtype=torch.uint8).set_(storage)
+
     def _read_member(self, record: MemberRecord) -> tuple[torch.Tensor, str]:
-        """Read one member into a new tensor, hashing each chunk as it arrives; returns it and its sha256."""
+        """Read one member into a new tensor (or map it), hashing chunk by chunk; returns it and its sha256."""
         start, end = self._entries[record.name]["data_offsets"]
+        dtype = _DTYPES[self._entries[record.name]["dtype"]]
+        digest = hashlib.sha256()
+        if self._mapped is not None:
+            flat = self._mapped[self._data_start + start : self._data_start + end]
+            view = flat.numpy().data
+            for offset in range(0, len(view), _CHUNK):
+                digest.update(view[offset : offset + _CHUNK])
+            if (self._data_start + start) % dtype.itemsize:
+                flat = flat.clone()  # misaligned for its dtype (a file not written by safetensors): copy it
+            return flat.view(dtype).reshape(record.shape), digest.hexdigest()
         flat = torch.empty(end - start, dtype=torch.uint8)
         view = flat.numpy().data
-        digest = hashlib.sha256()
         offset = 0
         while offset < len(view):
             chunk = view[offset : offset + _CHUNK]
@@ -184,8 +210,7 @@ class ArchiveReader:
                 raise self.error("the file ended while reading (truncated while open?)", record.name)
             digest.update(chunk[:count])
             offset += count
-        tensor = flat.view(_DTYPES[self._entries[record.name]["dtype"]]).reshape(record.shape)
-        return tensor, digest.hexdigest()
+        return flat.view(dtype).reshape(record.shape), digest.hexdigest()
 
     def _verify(self, record: MemberRecord, digest: str) -> None:
         if digest != record.sha256:

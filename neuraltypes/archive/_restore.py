@@ -29,9 +29,9 @@ from ._weights import check_weights_fit, retie, shared_groups
 __all__ = ["open_source", "read_override_config", "restore_model"]
 
 
-def open_source(path: str | os.PathLike[str], progress: bool | None = None) -> ArchiveSource:
+def open_source(path: str | os.PathLike[str], progress: bool | None = None, mmap: bool = False) -> ArchiveSource:
     """Open a neuraltypes archive, or a NeMo 1.x ``.nemo`` file (a tar), for restoring."""
-    return open_nemo(path) if looks_like_tar(path) else open_native(path, progress)
+    return open_nemo(path) if looks_like_tar(path) else open_native(path, progress, mmap)
 
 
 def read_override_config(override: str | os.PathLike[str] | DictConfig) -> DictConfig:
@@ -51,9 +51,10 @@ def restore_model(
     override_config_path: str | os.PathLike[str] | DictConfig | None = None,
     return_config: bool = False,
     progress: bool | None = None,
+    mmap: bool = False,
 ) -> torch.nn.Module | DictConfig:
     """Implementation of ``Archivable.restore_from``; see there."""
-    source = open_source(path, progress)
+    source = open_source(path, progress, mmap)
     try:
         config = source.config if override_config_path is None else read_override_config(override_config_path)
         if return_config:
