@@ -49,6 +49,24 @@ def test_beartype_configuration_is_honoured() -> None:
         strict(torch.ones(2), 3)
 
 
+def test_beartypes_violation_types_choose_the_exception() -> None:
+    @typecheck(conf=BeartypeConf(violation_type=ValueError))
+    def f(x: NT[Tensor, "b"]) -> NT[Tensor, "b"]:
+        return x[:1]
+
+    with pytest.raises(ValueError, match=r"f\(\) parameter 'x': has 2 axes, expected 1 \(b\)"):
+        f(torch.ones(2, 2))
+    with pytest.raises(ValueError, match=r"return value: axis 0 'b' has size 1, but b=2"):
+        f(torch.ones(2))
+
+    @typecheck(conf=BeartypeConf(violation_type=TypeError))
+    def g(x: NT[Tensor, "b"]) -> None:
+        return None
+
+    with pytest.raises(NeuralTypeError):  # a base class of ours keeps ours
+        g(torch.ones(2, 2))
+
+
 def test_a_hint_naming_a_later_definition_is_resolved_on_the_first_call() -> None:
     assert uses_later(torch.ones(2), Later()) == 2
     with pytest.raises(NeuralTypeError, match="parameter 'later'"):

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from beartype import BeartypeConf
+from beartype.roar import BeartypeCallHintParamViolation, BeartypeCallHintReturnViolation
 
 from neuraltypes.core import AxisType, NeuralType, VoidType, format_axes
 
@@ -328,13 +329,27 @@ def error_from(function: str, explainer: Explainer, mismatch: Mismatch) -> Neura
     return neural_type_error(message, function=function, argument=mismatch.where, bindings=explainer.plain_bindings())
 
 
+_BEARTYPE_DEFAULTS: tuple[type[Exception], ...] = (BeartypeCallHintParamViolation, BeartypeCallHintReturnViolation)
+
+
+def _as_configured(error: NeuralTypeError, conf: BeartypeConf, returned: bool) -> Exception:
+    """``error``, or the exception type chosen in beartype's configuration (``violation_type`` and kin).
+
+    beartype's own default types and any base class of ``NeuralTypeError`` (``TypeError``) keep ours.
+    """
+    wanted = conf.violation_return_type if returned else conf.violation_param_type
+    if wanted is None or wanted in _BEARTYPE_DEFAULTS or issubclass(NeuralTypeError, wanted):
+        return error
+    return wanted(str(error))
+
+
 def explain_call(
     function: str,
     parameters: Iterable[tuple[str, Spec | None]],
     arguments: dict[str, Any],
     conf: BeartypeConf,
     returned: tuple[Spec | None, object] | None = None,
-) -> NeuralTypeError:
+) -> Exception:
     """Re-check a call that the fast path rejected, and return the error that says why.
 
     ``returned`` is ``(spec, value)`` when the arguments passed and the return value failed.
@@ -348,7 +363,7 @@ def explain_call(
             explainer.check(returned[0], returned[1], "return value")
             explainer.finish()
     except Mismatch as mismatch:
-        return error_from(function, explainer, mismatch)
+        return _as_configured(error_from(function, explainer, mismatch), conf, returned is not None)
     return neural_type_error(
         f"{function}(): the fast check rejected this call but the detailed check found no violation; "
         "this is a neuraltypes bug, please report it with the call's types",
