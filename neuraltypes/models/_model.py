@@ -114,6 +114,17 @@ class ModelPT(NeuralModule, pl.LightningModule):
         model.load_state_dict(checkpoint["state_dict"])
         return model
 
+    def save_to(self, save_path: str | os.PathLike[str], *, progress: bool | None = None) -> None:
+        """Write the model to one archive; in a DDP job only global rank 0 writes.
+
+        While the process group is alive every rank must call this (rank 0 writes, the others wait for it at
+        a barrier); once it is gone, ranks other than 0 of the attached trainer return without writing.
+        """
+        trainer = self._trainer
+        if trainer is not None and not trainer.is_global_zero and not torch.distributed.is_initialized():
+            return
+        super().save_to(save_path, progress=progress)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store the config in Lightning checkpoints as YAML text (plain data for ``weights_only`` loads)."""
         config_to_checkpoint(checkpoint, self.to_config_dict())
