@@ -15,9 +15,10 @@ import torch
 from beartype import BeartypeConf
 
 from ._beartype_bridge import DEFAULT_CONF
-from ._codegen import Plan, generate_source, install
+from ._codegen import generate_source, install
 from ._errors import NeuralTypeError
 from ._nemo import NemoDispatch, NemoTypes
+from ._plan import Plan
 from ._specs import DictSpec, ListSpec, Spec, build_spec, contains_tensor
 from ._switches import (
     CHECKS_AVAILABLE,

@@ -22,9 +22,10 @@ import torch
 
 from neuraltypes.core import NeuralType, VoidType
 
-from ._codegen import Plan, generate_source, install
+from ._codegen import generate_source, install
 from ._errors import NeuralTypeError, neural_type_error
 from ._explain import Explainer, Mismatch, error_from
+from ._plan import Plan
 from ._specs import ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
 
 __all__ = ["NemoDispatch", "NemoTypes", "nemo_spec"]

@@ -1,0 +1,345 @@
+"""The emitter: writes the checking lines of a wrapper from specs, tracking which sizes are bound on every path.
+
+A size variable is "bound" once every path to the current line has assigned it, "maybe" when only some have
+(after an ``Optional`` or a loop over a container): those start as None and are compared or assigned. Size
+expressions whose variables are not bound yet wait for the end of the arguments (or of the return value).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from neuraltypes.core import AxisType, BinOp, Const, DimExpr
+
+from ._beartype_bridge import make_tester
+from ._plan import Plan
+from ._provenance import TAG_ATTRIBUTE, make_acceptor
+from ._specs import (
+    DictSpec,
+    ListSpec,
+    NamedTupleSpec,
+    OptionalSpec,
+    PlainSpec,
+    Spec,
+    TensorSpec,
+    TupleSpec,
+    UnionSpec,
+)
+
+__all__ = ["Emitter", "validate_names"]
+
+
+class Emitter:
+    """Writes the body of a wrapper, tracking which size variables are bound on every path."""
+
+    def __init__(self, plan: Plan, names: dict[str, object]) -> None:
+        self.plan = plan
+        self.names = names
+        self.lines: list[str] = []
+        self.indent = 1
+        self.conditional = 0
+        self.state: dict[str, str] = {}  # size variable -> "bound" (on every path) or "maybe"
+        self.needs_init: set[str] = set()
+        self.deferred: list[tuple[str, DimExpr, str]] = []
+        self.shapes: dict[tuple[AxisType, ...], str] = {}
+        self.uses_semantic = False
+        self.fail = ""
+        self.where = ""
+        self._counter = itertools.count()
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def const(self, value: object, stem: str) -> str:
+        name = f"_ntq_{stem}{next(self._counter)}"
+        self.names[name] = value
+        return name
+
+    def temp(self, stem: str) -> str:
+        return f"_ntq_{stem}{next(self._counter)}"
+
+    @contextmanager
+    def block(self, header: str, *, conditional: bool = True) -> Iterator[None]:
+        self.emit(header)
+        self.indent += 1
+        before = dict(self.state)
+        self.conditional += conditional
+        try:
+            yield
+        finally:
+            self.conditional -= conditional
+            self.indent -= 1
+            if conditional:
+                for name, state in list(self.state.items()):
+                    if before.get(name) != "bound" and state == "bound":
+                        self.state[name] = "maybe"
+
+    # -- values -----------------------------------------------------------------------------------------
+    def value(self, spec: Spec | None, v: str) -> None:
+        if spec is None:
+            return
+        if isinstance(spec, TensorSpec):
+            self.tensor(spec, v)
+        elif isinstance(spec, PlainSpec):
+            tester = self.const(make_tester(spec.hint, self.plan.conf), "bt")
+            self.emit(f"if not {tester}({v}): {self.fail}")
+        elif isinstance(spec, OptionalSpec):
+            with self.block(f"if {v} is not None:"):
+                self.value(spec.inner, v)
+        elif isinstance(spec, UnionSpec):
+            cls = self.const(spec.tensor.tensor_class, "cls")
+            with self.block(f"if isinstance({v}, {cls}):"):
+                self.tensor(spec.tensor, v)
+            tester = self.const(make_tester(spec.rest, self.plan.conf), "bt")
+            self.emit(f"elif not {tester}({v}): {self.fail}")
+        elif isinstance(spec, ListSpec):
+            cls = self.const(spec.container, "cls")
+            self.emit(f"if not isinstance({v}, {cls}): {self.fail}")
+            item = self.temp("e")
+            with self.block(f"for {item} in {v}:"):
+                self.value(spec.inner, item)
+        elif isinstance(spec, TupleSpec):
+            self.emit(f"if not isinstance({v}, tuple) or len({v}) != {len(spec.items)}: {self.fail}")
+            for index, item_spec in enumerate(spec.items):
+                if item_spec is not None:
+                    item = self.temp("e")
+                    self.emit(f"{item} = {v}[{index}]")
+                    self.value(item_spec, item)
+        elif isinstance(spec, DictSpec):
+            self.dict(spec, v)
+        else:
+            cls = self.const(spec.cls, "cls")
+            self.emit(f"if not isinstance({v}, {cls}): {self.fail}")
+            for index, _, field_spec in spec.fields:
+                item = self.temp("e")
+                self.emit(f"{item} = {v}[{index}]")
+                self.value(field_spec, item)
+
+    def dict(self, spec: DictSpec, v: str) -> None:
+        cls = self.const(spec.container, "cls")
+        self.emit(f"if not isinstance({v}, {cls}): {self.fail}")
+        item = self.temp("e")
+        if spec.key is None:
+            with self.block(f"for {item} in {v}.values():"):
+                self.value(spec.value, item)
+            return
+        key = self.temp("k")
+        key_tester = self.const(make_tester(spec.key, self.plan.conf), "bt")
+        with self.block(f"for {key}, {item} in {v}.items():"):
+            self.emit(f"if not {key_tester}({key}): {self.fail}")
+            self.value(spec.value, item)
+
+    def tensor(self, spec: TensorSpec, v: str) -> None:
+        cls = self.const(spec.tensor_class, "cls")
+        self.emit(f"if not isinstance({v}, {cls}): {self.fail}")
+        if spec.axes is not None:
+            self.shape(spec, spec.axes, v)
+        if spec.dtypes is not None:
+            dtypes = self.const(spec.dtypes, "dt")
+            self.emit(f"if {v}.dtype not in {dtypes}: {self.fail}")
+        if spec.semantic:
+            self.uses_semantic = True
+            declared = self.const(spec.neural_type, "nt")
+            acceptor = self.const(make_acceptor(spec.neural_type), "acc")
+            tag = self.temp("g")
+            with self.block("if _ntq_sem:", conditional=False):
+                self.emit(f"{tag} = getattr({v}, {TAG_ATTRIBUTE!r}, None)")
+                self.emit(f"if {tag} is not None and {tag} is not {declared} and not {acceptor}({tag}): {self.fail}")
+
+    # -- shapes -----------------------------------------------------------------------------------------
+    def shape(self, spec: TensorSpec, axes: tuple[AxisType, ...], v: str) -> None:
+        simple = spec.bind_names and all(_is_simple(axis) for axis in axes)
+        if simple and axes in self.shapes:
+            # Every size of an identical layout is already bound: one tuple comparison checks them all.
+            self.emit(f"if {v}.shape != {self.shapes[axes]}: {self.fail}")
+            return
+        s = self.temp("s")
+        self.emit(f"{s} = {v}.shape")
+        count = len(axes)
+        variadic = next((i for i, axis in enumerate(axes) if axis.variadic), None)
+        if variadic is None:
+            self.emit(f"if len({s}) != {count}: {self.fail}")
+        else:
+            self.emit(f"if len({s}) < {count - 1}: {self.fail}")
+        expressions: list[tuple[str, DimExpr]] = []
+        for index, axis in enumerate(axes):
+            at = f"{s}[{index}]" if variadic is None or index < variadic else f"{s}[{index - count}]"
+            if axis.variadic:
+                if axis.name is not None and spec.bind_names:
+                    after = count - index - 1
+                    sizes = f"{s}[{index}:]" if after == 0 else f"{s}[{index}:len({s})-{after}]"
+                    self.bind(axis.name, sizes)
+            elif axis.expr is not None:
+                expressions.append((at, axis.expr))
+            else:
+                if axis.size is not None:
+                    self.emit(f"if {at} != {axis.size}: {self.fail}")
+                if axis.name is not None and spec.bind_names:
+                    if axis.broadcast:
+                        self.broadcast(axis.name, at)
+                    else:
+                        self.bind(axis.name, at)
+        if spec.bind_names:
+            for at, expr in expressions:
+                self.expression(at, expr)
+        if simple and not self.conditional:
+            self.shapes.setdefault(axes, s)
+
+    def bind(self, name: str, at: str) -> None:
+        var = f"_ntv_{name}"
+        state = self.state.get(name)
+        if state == "bound":
+            self.emit(f"if {at} != {var}: {self.fail}")
+        elif state is None and not self.conditional:
+            self.emit(f"{var} = {at}")
+            self.state[name] = "bound"
+        else:
+            self.needs_init.add(name)
+            self.emit(f"if {var} is None:")
+            self.emit(f"    {var} = {at}")
+            self.emit(f"elif {at} != {var}: {self.fail}")
+            self.state[name] = "bound"
+
+    def broadcast(self, name: str, at: str) -> None:
+        var = f"_ntv_{name}"
+        if self.state.get(name) == "bound":
+            self.emit(f"if {at} != {var} and {at} != 1: {self.fail}")
+            return
+        self.needs_init.add(name)
+        self.emit(f"if {at} != 1:")
+        self.emit(f"    if {var} is None:")
+        self.emit(f"        {var} = {at}")
+        self.emit(f"    elif {at} != {var}: {self.fail}")
+        self.state[name] = "maybe"
+
+    def expression(self, at: str, expr: DimExpr) -> None:
+        if all(self.state.get(name) == "bound" for name in expr.variables()):
+            self.emit(f"if {at} != {_expr_code(expr)}: {self.fail}")
+        elif not self.conditional:
+            holder = self.temp("x")
+            self.emit(f"{holder} = {at}")
+            self.deferred.append((holder, expr, self.where))
+        else:
+            raise TypeError(
+                f"{self.plan.qualname}: the size expression '{expr}' in {self.where} is inside an Optional or a "
+                "container, so its sizes must be bound by an earlier argument"
+            )
+
+    def finish_section(self) -> None:
+        for holder, expr, where in self.deferred:
+            guards = []
+            for name in expr.variables():
+                state = self.state.get(name)
+                if state is None:
+                    raise TypeError(
+                        f"{self.plan.qualname}: the size expression '{expr}' in {where} uses {name}, which no "
+                        f"{'parameter' if where.startswith('parameter') else 'axis'} binds"
+                    )
+                if state == "maybe":
+                    guards.append(f"_ntv_{name} is not None")
+            condition = " and ".join([*guards, f"{holder} != {_expr_code(expr)}"])
+            self.emit(f"if {condition}: {self.fail}")
+        self.deferred.clear()
+
+    # -- tags -------------------------------------------------------------------------------------------
+    def tag(self, spec: Spec | None, v: str, protected: list[str]) -> None:
+        if spec is None or not _has_tags(spec):
+            return
+        if isinstance(spec, TensorSpec):
+            declared = self.const(spec.neural_type, "nt")
+            guards = "".join(f" and {v} is not {name}" for name in protected)
+            self.emit(f"if getattr({v}, {TAG_ATTRIBUTE!r}, None) is None{guards}:")
+            self.emit(f"    {v}.{TAG_ATTRIBUTE} = {declared}")
+        elif isinstance(spec, OptionalSpec):
+            with self.block(f"if {v} is not None:"):
+                self.tag(spec.inner, v, protected)
+        elif isinstance(spec, UnionSpec):
+            cls = self.const(spec.tensor.tensor_class, "cls")
+            with self.block(f"if isinstance({v}, {cls}):"):
+                self.tag(spec.tensor, v, protected)
+        elif isinstance(spec, ListSpec):
+            item = self.temp("e")
+            with self.block(f"for {item} in {v}:"):
+                self.tag(spec.inner, item, protected)
+        elif isinstance(spec, DictSpec):
+            item = self.temp("e")
+            with self.block(f"for {item} in {v}.values():"):
+                self.tag(spec.value, item, protected)
+        elif isinstance(spec, TupleSpec):
+            for index, item_spec in enumerate(spec.items):
+                self.tag(item_spec, f"{v}[{index}]", protected)
+        elif isinstance(spec, NamedTupleSpec):
+            for index, _, field_spec in spec.fields:
+                self.tag(field_spec, f"{v}[{index}]", protected)
+
+
+def _is_simple(axis: AxisType) -> bool:
+    named = axis.name is not None and not axis.broadcast and not axis.variadic and axis.expr is None
+    return named or (axis.name is None and axis.size is not None and not axis.variadic)
+
+
+def _expr_code(expr: DimExpr) -> str:
+    if isinstance(expr, Const):
+        return str(expr.value)
+    if isinstance(expr, BinOp):
+        return f"({_expr_code(expr.left)} {expr.op} {_expr_code(expr.right)})"
+    return f"_ntv_{expr.name}"
+
+
+def _has_tags(spec: Spec) -> bool:
+    if isinstance(spec, TensorSpec):
+        return spec.tags
+    if isinstance(spec, UnionSpec):
+        return spec.tensor.tags
+    if isinstance(spec, (OptionalSpec, ListSpec)):
+        return _has_tags(spec.inner)
+    if isinstance(spec, DictSpec):
+        return _has_tags(spec.value)
+    if isinstance(spec, TupleSpec):
+        return any(item is not None and _has_tags(item) for item in spec.items)
+    if isinstance(spec, NamedTupleSpec):
+        return any(_has_tags(item) for _, _, item in spec.fields)
+    return False
+
+
+def validate_names(plan: Plan) -> None:
+    """A size variable is either one axis (``b``) or several (``*b``), never both; expressions use single axes."""
+    kinds: dict[str, bool] = {}
+    expression_names: set[str] = set()
+    for spec in [spec for _, spec in plan.parameters] + [plan.returns]:
+        for tensor in _tensors(spec):
+            for axis in tensor.axes or ():
+                if axis.expr is not None:
+                    expression_names.update(axis.expr.variables())
+                elif (
+                    axis.name is not None
+                    and tensor.bind_names
+                    and kinds.setdefault(axis.name, axis.variadic) != axis.variadic
+                ):
+                    raise TypeError(f"{plan.qualname}: '{axis.name}' is used both as '*{axis.name}' and as one axis")
+    for name in expression_names:
+        if kinds.get(name):
+            raise TypeError(
+                f"{plan.qualname}: '*{name}' stands for several axes and cannot appear in a size expression"
+            )
+
+
+def _tensors(spec: Spec | None) -> Iterator[TensorSpec]:
+    if spec is None or isinstance(spec, PlainSpec):
+        return
+    if isinstance(spec, TensorSpec):
+        yield spec
+    elif isinstance(spec, UnionSpec):
+        yield spec.tensor
+    elif isinstance(spec, (OptionalSpec, ListSpec)):
+        yield from _tensors(spec.inner)
+    elif isinstance(spec, DictSpec):
+        yield from _tensors(spec.value)
+    elif isinstance(spec, TupleSpec):
+        for item in spec.items:
+            yield from _tensors(item)
+    else:
+        for _, _, item in spec.fields:
+            yield from _tensors(item)
