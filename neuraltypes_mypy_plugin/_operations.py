@@ -175,8 +175,11 @@ class _Arguments:
             return name
         if name not in self.names:
             return None
-        expressions = self.args[self.names.index(name)]
-        if len(expressions) == 1 and not self.kinds[self.names.index(name)][0].is_star():
+        index = self.names.index(name)
+        expressions, kinds = self.args[index], self.kinds[index]
+        if not expressions:
+            return None  # not passed: the operation's default (argmax without dim flattens: unknown)
+        if not kinds[0].is_star():
             return literal(expressions[0])
         values = [literal(expression) for expression in expressions]
         return tuple(v for v in values if isinstance(v, int)) if all(isinstance(v, int) for v in values) else None

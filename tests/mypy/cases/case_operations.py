@@ -55,6 +55,8 @@ def reductions_drop_axes(x: Logits) -> None:
     reveal_type(x.sum(1))  # N: Revealed type is "torch._tensor.Tensor[Literal['B vocab'], neuraltypes.core._elements.LogitsType]"
     reveal_type(x.mean(dim=(1, 2)))  # N: Revealed type is "torch._tensor.Tensor[Literal['B'], neuraltypes.core._elements.LogitsType]"
     reveal_type(x.mean())  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
+    reveal_type(x.argmax())  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
+    reveal_type(x.permute((2, 0, 1)))  # N: Revealed type is "torch._tensor.Tensor[Literal['vocab B T'], neuraltypes.core._elements.LogitsType]"
 
 
 def labels_of(x: NT[Tensor, "B T", LabelsType]) -> None: ...
