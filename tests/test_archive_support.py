@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (axes strings such as "B T D" in NT[...] are not forward references)
 """Small models used by the archive tests (no tests here): plain, tied, nested, with artifacts and buffers."""
 
 from __future__ import annotations

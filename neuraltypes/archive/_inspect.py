@@ -18,7 +18,7 @@ def verify_archive(path: str | os.PathLike[str], progress: bool | None = None) -
     Raises:
         ArchiveError: at the first problem, naming the member and the reason.
     """
-    with ArchiveReader(path) as reader:
+    with ArchiveReader(path, mmap=True) as reader:  # hashed in place, nothing copied
         reader.verify(progress)
         return reader.manifest
 

@@ -117,14 +117,14 @@ class Archivable:
         return_config: bool = False,
         *,
         progress: bool | None = None,
-        mmap: bool = False,
+        mmap: bool = True,
     ) -> Self | DictConfig:
         """Rebuild a module from an archive (or a NeMo 1.x ``.nemo`` file).
 
         The class is the config's ``_target_``, which must be ``cls`` or a subclass (so
         ``BaseModel.restore_from`` returns the archived subclass). Every member is verified against its
-        sha256; weights are checked for names, shapes and dtypes before loading and are read straight
-        into the model (one copy in RAM, nothing extracted to disk).
+        sha256; weights are checked for names, shapes and dtypes before loading and go straight into the
+        model (one copy in memory, nothing extracted to disk).
 
         Args:
             restore_path: the archive.
@@ -133,9 +133,11 @@ class Archivable:
             override_config_path: a YAML file (or DictConfig) used instead of the archived config.
             return_config: return the archived config instead of building the model.
             progress: show a progress bar (``None``: for weights of 256 MiB or more).
-            mmap: keep the weights as views of a private memory map of the archive instead of reading them
-                into memory: faster and half the memory, but a later in-place write to the file (not a
-                ``save_to``, which replaces it) can change or crash the model. Checksums are verified either way.
+            mmap: the weights are views of a private (copy-on-write) memory map of the archive, hashed in
+                place: no copy, and the page cache is the only copy in memory. A later in-place write to the
+                file (``cp`` over it; ``save_to`` replaces files instead) would change the weights or, if it
+                truncates the file, crash the process: pass ``mmap=False`` to read the weights into private
+                memory instead. Checksums are verified either way.
 
         Raises:
             ArchiveError: the archive is malformed, corrupt, refers to a class that is not allowed or not a

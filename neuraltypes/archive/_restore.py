@@ -51,7 +51,7 @@ def restore_model(
     override_config_path: str | os.PathLike[str] | DictConfig | None = None,
     return_config: bool = False,
     progress: bool | None = None,
-    mmap: bool = False,
+    mmap: bool = True,
 ) -> torch.nn.Module | DictConfig:
     """Implementation of ``Archivable.restore_from``; see there."""
     source = open_source(path, progress, mmap)
