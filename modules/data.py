@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Built-in synthetic datasets, so the examples train anywhere without downloads.
 
 ``SyntheticKeywords``: short clips of a class-specific two-tone chirp in noise (a stand-in for spoken

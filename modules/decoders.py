@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Decoders: encoded representations to class logits (one per utterance) or per-frame CTC log-probabilities."""
 
 import torch

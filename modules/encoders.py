@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Acoustic encoders: spectrogram features to encoded representations, time resolution kept."""
 
 from typing import NamedTuple

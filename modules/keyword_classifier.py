@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Example model: keyword classification of audio clips (preprocessor, acoustic encoder, classifier head)."""
 
 from collections.abc import Mapping

@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Losses with typed ports: cross-entropy on logits, CTC on log-probabilities."""
 
 import torch

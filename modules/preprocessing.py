@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Audio preprocessing: waveforms to log-mel spectrograms, with their lengths in frames."""
 
 from typing import NamedTuple

@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """Text encoding: token indices to contextual encodings (embedding, then Transformer layers)."""
 
 from typing import NamedTuple

@@ -52,7 +52,7 @@ def test_mypy_with_the_plugin_reports_the_miswired_model_at_its_line() -> None:
     assert status == 1
     lines = report.splitlines()
     assert lines[0].endswith(
-        'miswired_classifier.py:35: error: Argument "encoder_output" to "forward" of "ClassificationDecoder" has '
+        'miswired_classifier.py:34: error: Argument "encoder_output" to "forward" of "ClassificationDecoder" has '
         'incompatible neural type NT[Tensor, "B D T", MelSpectrogramType, "float"]; expected '
         'NT[Tensor, "B D T", EncodedRepresentation, "float"] (elements are MelSpectrogramType, not '
         "EncodedRepresentation)  [neural-type]"

@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """ModelPT trained by Lightning: loss drops, prefixed multi-loader metrics, checkpoints, first-batch checks."""
 
 import copy

@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """A keyword classifier with a wiring mistake: the head is fed mel features instead of encodings.
 
 Deliberately wrong, for ``python -m neuraltypes_modules.check_wiring``: mypy with the neuraltypes plugin

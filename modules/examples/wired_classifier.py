@@ -1,4 +1,3 @@
-# ruff: noqa: F722, F821  (axes strings such as "B T" in NT[...] are not forward references)
 """The same keyword classifier as ``miswired_classifier``, wired right: mypy with the plugin accepts it."""
 
 from torch import Tensor
