@@ -12,8 +12,9 @@ Baselines:
   safetensors      save_file(state_dict) / load_file (mmap: lazy, reads pages on first touch)
   safetensors-read load_file(backend="pread"): every byte read into RAM, as our restore does (no checksum)
   nemo             torch.save + tar of config and checkpoint / extract the whole tar + torch.load
-Ours (save_to / restore_from) also fsyncs, hashes every member with sha256 and builds the model;
-ours-mmap is restore_from(mmap=True): weights hashed in place in a private memory map instead of copied.
+Ours (save_to / restore_from) also fsyncs, hashes every member with sha256 and builds the model. restore_from
+maps the weights (copy-on-write) and hashes them in place; ours-copy is restore_from(mmap=False), which reads
+them into private memory instead.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from neuraltypes.archive import Archivable
 from neuraltypes.config import Serialization
 
 SAVES = ("save:safetensors", "save:nemo", "save:ours")
-RESTORES = ("restore:safetensors", "restore:safetensors-read", "restore:nemo", "restore:ours", "restore:ours-mmap")
+RESTORES = ("restore:safetensors", "restore:safetensors-read", "restore:nemo", "restore:ours", "restore:ours-copy")
 
 
 class BenchModel(Archivable, Serialization, torch.nn.Module):
@@ -110,8 +111,8 @@ def _child(operation: str, folder: Path, layers: int, width: int) -> dict[str, f
         result = _nemo_restore(paths["nemo"], folder)
     elif operation == "restore:ours":
         result = BenchModel.restore_from(paths["nta"])
-    elif operation == "restore:ours-mmap":
-        result = BenchModel.restore_from(paths["nta"], mmap=True)
+    elif operation == "restore:ours-copy":
+        result = BenchModel.restore_from(paths["nta"], mmap=False)
     else:
         raise ValueError(operation)
     seconds = time.perf_counter() - started
@@ -227,7 +228,7 @@ def _report(samples: dict[str, list[dict[str, float]]], weights: int) -> None:
     for ours, baselines in (
         ("save:ours", SAVES[:-1]),
         ("restore:ours", RESTORES[:3]),
-        ("restore:ours-mmap", RESTORES[:3]),
+        ("restore:ours-copy", RESTORES[:3]),
     ):
         for baseline in baselines:
             ratio = median(ours, "seconds") / median(baseline, "seconds")
