@@ -61,9 +61,7 @@ class ModelPT(NeuralModule, pl.LightningModule):
     """
 
     def __init__(self, cfg: Mapping[str, Any] | DictConfig, trainer: pl.Trainer | None = None) -> None:
-        # Not super().__init__(): NeuralModule's __init__ is nn.Module's, bound when the class was made, and
-        # would skip LightningModule's. LightningModule's runs the cooperative chain down to nn.Module.
-        pl.LightningModule.__init__(self)
+        super().__init__()
         self._cfg = _model_config(cfg, type(self).__qualname__)
         self._train_loader: DataLoader[Any] | None = None
         self._loaders: dict[str, list[NamedLoader] | None] = {"validation": None, "test": None}
