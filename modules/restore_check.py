@@ -7,6 +7,7 @@ model from the archive alone (its class comes from the archived config, through 
 
 import sys
 import time
+from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     seconds = run_restored(*args)
-    print(f"restored {args[0]} in {seconds:.2f} s and wrote {args[2]}")
+    print(f"restored {Path(args[0]).name} in {seconds:.2f} s")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 import re
 
+import lightning.pytorch as pl
 import pytest
 import torch
 from neuraltypes_modules.configs import keyword_classifier_config, text_classifier_config
@@ -131,3 +132,14 @@ def test_step_outputs_are_drained_per_dataloader_in_order() -> None:
     outputs.add(0, None)
     assert outputs.drain(3) == [(0, [{"loss": 2.0}]), (1, [{"loss": 1.0}]), (2, [])]
     assert outputs.drain(1) == [(0, [])]
+
+
+def test_passing_a_trainer_sets_the_data_up_at_once_as_in_nemo() -> None:
+    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False)
+    model = TextClassifier(text_classifier_config(), trainer=trainer)
+    assert len(model.train_dataloader().dataset) == 512  # type: ignore[arg-type]
+    assert model.dataloader_names("validation") == ["val"]
+    assert model.test_dataloader() == []
+    lazy = TextClassifier(text_classifier_config())
+    with pytest.raises(ValueError, match=r"TextClassifier has no training data: set cfg\.train_ds"):
+        lazy.train_dataloader()
