@@ -125,6 +125,24 @@ def test_untyped_elements_are_not_tagged() -> None:
     assert tag_of(shape_only(torch.ones(2, 3))) is None
 
 
+def test_sizes_in_a_tag_are_not_compared_only_kinds_and_elements() -> None:
+    @typecheck
+    def encode(x: NT[Tensor, "B T D"]) -> NT[Tensor, "B T D", EncodedRepresentation]:
+        return x + 0
+
+    @typecheck
+    def project(x: NT[Tensor, "b t 4", EncodedRepresentation]) -> None:
+        return None
+
+    @typecheck
+    def wrong_order(x: NT[Tensor, "b 4 t", EncodedRepresentation]) -> None:
+        return None
+
+    project(encode(torch.ones(2, 3, 4)))  # "D" (any size) flows into "4": the shape check covers the size
+    with pytest.raises(NeuralTypeError, match=r"carries the neural type \(B T D\): EncodedRepresentation"):
+        wrong_order(encode(torch.ones(2, 4, 4)))
+
+
 def test_types_without_axes_compare_elements_only() -> None:
     @typecheck
     def lengths(x: NT[Tensor, "B"]) -> NT[Tensor, "B", LengthsType]:

@@ -18,6 +18,7 @@ The rules, chosen so that the tag never lies about a tensor it does not own:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +49,9 @@ def set_tag(tensor: Any, neural_type: NeuralType | None) -> Any:
 def accepts(declared: NeuralType, carried: object) -> bool:
     """Whether a tensor tagged ``carried`` may be passed where ``declared`` is expected.
 
-    SAME or GREATER (a subtype) in ``compare`` terms. When either side declares no axes, only the element
+    SAME or GREATER (a subtype) in ``compare`` terms, over axis kinds and element types. Sizes are left out:
+    the tensor's actual sizes were just checked, and a producer that declared ``"B T D"`` says nothing wrong
+    about a tensor a consumer wants as ``"B T 32"``. When either side declares no axes, only the element
     types are compared (a NeMo-style ``NeuralType(elements_type=LossType())`` says nothing about axes).
     Anything that is not one of our ``NeuralType`` objects (NeMo's, a user's attribute) is not a tag.
     """
@@ -56,7 +59,13 @@ def accepts(declared: NeuralType, carried: object) -> bool:
         return True
     if declared.axes is None or carried.axes is None:
         return declared.elements_type.compare(carried.elements_type).accepted
-    return declared.compare(carried).accepted
+    return _without_sizes(declared).compare(_without_sizes(carried)).accepted
+
+
+def _without_sizes(neural_type: NeuralType) -> NeuralType:
+    assert neural_type.axes is not None
+    axes = tuple(dataclasses.replace(axis, size=None, expr=None) for axis in neural_type.axes)
+    return NeuralType(axes, neural_type.elements_type, neural_type.optional, dtype=neural_type.dtype)
 
 
 def make_acceptor(declared: NeuralType) -> Callable[[object], bool]:
