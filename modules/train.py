@@ -55,7 +55,11 @@ def _trainer_arguments(config: DictConfig) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config = build_config(sys.argv[1:] if argv is None else argv)
+    try:
+        config = build_config(sys.argv[1:] if argv is None else argv)
+    except ValueError as error:  # an unknown example or a bad override: say so, without a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     output_dir = Path(str(config.output_dir))
     output_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(int(config.seed), verbose=False)

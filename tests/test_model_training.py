@@ -202,3 +202,10 @@ def test_each_validation_loader_first_batch_is_checked_and_named(tmp_path: Path)
     model = KeywordClassifier(config)
     with pytest.raises(NeuralTypeError, match=r"^validation_ds\[noisy\]: batch field 'input_signal'"):
         _trainer(tmp_path, max_epochs=1).fit(model)
+
+
+def test_a_single_validation_loader_logs_its_metrics_unprefixed(tmp_path: Path) -> None:
+    config = text_classifier_config(train_samples=64)
+    trainer = _trainer(tmp_path, max_epochs=1)
+    trainer.fit(TextClassifier(config))
+    assert set(trainer.callback_metrics) == {"train_loss", "val_loss", "val_acc"}

@@ -52,8 +52,9 @@ class ModelPT(NeuralModule, pl.LightningModule):
     the processes of a DDP job exist) or right away when a ``trainer`` is passed (NeMo's behaviour). The
     first batch of every dataloader is checked against ``forward``'s input types. Validation and test
     metrics are collated per dataloader by :meth:`multi_validation_epoch_end` / :meth:`multi_test_epoch_end`,
-    averaged over all processes, and logged as ``<dataloader name>_<metric>`` (the first loader's also
-    unprefixed). ``save_to`` writes from rank 0 only; Lightning checkpoints store the config as YAML text.
+    averaged over all processes, and logged as ``<dataloader name>_<metric>`` when there are several loaders
+    (the first loader's also unprefixed, and a single loader's only so). ``save_to`` writes from rank 0 only;
+    Lightning checkpoints store the config as YAML text.
 
     Args:
         cfg: the model config (a mapping or DictConfig; it is copied).
@@ -251,6 +252,7 @@ class ModelPT(NeuralModule, pl.LightningModule):
             for key, value in metrics.items():
                 # The values are already reduced across processes; sync_dist's mean of equal values changes
                 # nothing and keeps Lightning from warning about unsynchronised epoch-level metrics.
-                self.log(f"{names[index]}_{key}", value, add_dataloader_idx=False, sync_dist=True)
+                if len(names) > 1:
+                    self.log(f"{names[index]}_{key}", value, add_dataloader_idx=False, sync_dist=True)
                 if index == 0:
                     self.log(key, value, add_dataloader_idx=False, sync_dist=True, prog_bar=True)

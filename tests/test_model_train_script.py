@@ -1,0 +1,44 @@
+"""The training script: overrides on the command line, one example or the other, clear errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+from neuraltypes_modules.train import build_config, main
+from omegaconf import OmegaConf
+
+
+def test_overrides_reach_the_model_the_trainer_and_the_outputs() -> None:
+    config = build_config(["model.hidden=256", "trainer.max_epochs=2", "trainer.devices=2", "output_dir=run"])
+    model = OmegaConf.create(OmegaConf.to_container(config.model))  # interpolations are relative to the model
+    assert model.encoder.hidden == 256  # through the ${hidden} interpolation
+    assert model.decoder.feat_in == 256
+    assert (config.trainer.max_epochs, config.trainer.devices, config.output_dir) == (2, 2, "run")
+
+
+def test_the_example_is_chosen_on_the_command_line() -> None:
+    config = build_config(["example=text_classifier", "model.encoder.num_layers=2"])
+    assert config.model._target_ == "neuraltypes_modules.text_classifier.TextClassifier"
+    assert config.model.encoder.num_layers == 2
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("example=nope", "error: unknown example 'nope'; choose one of ['keyword_classifier', 'text_classifier']"),
+        ("model.hiden=3", "error: cannot apply 'model.hiden=3': the config has no key 'model.hiden'"),
+    ],
+)
+def test_a_bad_command_line_is_an_error_message_not_a_traceback(
+    argument: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([argument]) == 2
+    assert capsys.readouterr().err.startswith(message)
+
+
+@pytest.mark.slow
+def test_one_process_training_writes_an_archive_and_metrics(tmp_path: Path) -> None:
+    arguments = ["example=text_classifier", "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
+    assert main([*arguments, f"output_dir={tmp_path}", "model.train_ds.dataset.num_samples=64"]) == 0
+    assert set(json.loads((tmp_path / "metrics.json").read_text())) == {"train_loss", "val_loss", "val_acc"}
+    assert (tmp_path / "model.nt").is_file()
