@@ -1,7 +1,11 @@
 """The package list in pyproject.toml covers every package in the tree (it is written by hand)."""
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,3 +28,30 @@ def test_every_package_is_listed_in_pyproject() -> None:
 def test_typed_markers_ship() -> None:
     assert (ROOT / "neuraltypes" / "py.typed").is_file()
     assert (ROOT / "neuraltypes_mypy_plugin" / "py.typed").is_file()
+
+
+def test_every_lazy_export_resolves_to_the_layers_object() -> None:
+    import importlib
+
+    import neuraltypes
+
+    for name, module in neuraltypes._LAZY.items():
+        assert getattr(neuraltypes, name) is getattr(importlib.import_module(module, "neuraltypes"), name)
+    assert set(neuraltypes._LAZY) <= set(neuraltypes.__all__)
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    import neuraltypes
+
+    with pytest.raises(AttributeError, match="module 'neuraltypes' has no attribute 'nope'"):
+        neuraltypes.nope  # noqa: B018
+
+
+def test_importing_the_package_imports_neither_torch_nor_lightning() -> None:
+    code = (
+        "import sys, neuraltypes; neuraltypes.typecheck; "
+        "print('torch' in sys.modules, 'lightning' in sys.modules); "
+        "import neuraltypes.core; print(neuraltypes.NeuralTypeError is neuraltypes.runtime.NeuralTypeError)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False", "True"]

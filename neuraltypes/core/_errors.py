@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 __all__ = ["NeuralPortNameMismatchError", "NeuralPortNmTensorMismatchError", "NeuralTypeError"]
 
 
 class NeuralTypeError(TypeError):
-    """A value does not have the neural type its annotation declares.
+    """A value does not have the neural type its annotation declares; what every failed check raises.
 
     A ``TypeError``, so code that catches beartype's or Python's type errors catches it too (NeMo's is a
-    bare ``Exception``).
+    bare ``Exception``). The message names the function, the argument, the axis (name and position), what
+    was expected and what came, and the size bindings of the call so far.
+
+    Attributes:
+        function: the qualified name of the checked function.
+        argument: ``"parameter 'x'"``, ``"the return value[1]"`` and so on (with the container path).
+        bindings: the size variables bound before the failure, name -> size (a tuple for ``*variadic``).
+
+    (No ``__init__`` of its own: torch.compile can then raise it from traced code with the message intact.)
     """
+
+    __module__ = "neuraltypes"
+
+    function: str = ""
+    argument: str = ""
+    bindings: Mapping[str, int | tuple[int, ...]] = MappingProxyType({})
 
 
 class NeuralPortNameMismatchError(NeuralTypeError):
