@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import lightning.pytorch as pl
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from neuraltypes_modules.configs import keyword_classifier_config, text_classifier_config
 from neuraltypes_modules.data import AudioItem, SyntheticKeywords
 from neuraltypes_modules.keyword_classifier import KeywordClassifier
@@ -209,3 +210,16 @@ def test_a_single_validation_loader_logs_its_metrics_unprefixed(tmp_path: Path) 
     trainer = _trainer(tmp_path, max_epochs=1)
     trainer.fit(TextClassifier(config))
     assert set(trainer.callback_metrics) == {"train_loss", "val_loss", "val_acc"}
+
+
+def test_checkpoints_written_by_model_checkpoint_monitoring_val_loss_load_with_weights_only(tmp_path: Path) -> None:
+    callback = ModelCheckpoint(dirpath=tmp_path / "checkpoints", monitor="val_loss", save_last=True)
+    trainer = _trainer(tmp_path, max_epochs=1, enable_checkpointing=True, callbacks=[callback])
+    trainer.fit(KeywordClassifier(_small_keywords(train_samples=32)))
+    written = sorted(path.name for path in (tmp_path / "checkpoints").iterdir())
+    assert len(written) == 2 and "last.ckpt" in written
+    for name in written:
+        checkpoint = torch.load(tmp_path / "checkpoints" / name, weights_only=True)
+        assert CHECKPOINT_CONFIG_KEY in checkpoint
+    assert callback.best_model_score is not None
+    assert type(ModelPT.load_from_lightning_checkpoint(callback.best_model_path)) is KeywordClassifier
