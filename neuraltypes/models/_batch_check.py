@@ -8,7 +8,6 @@ declares nothing are left to ``forward``'s own run-time check.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,9 +22,12 @@ _CHECKER_NAME = "first_batch"
 _ACCEPTED = (NeuralTypeComparisonResult.SAME, NeuralTypeComparisonResult.GREATER)
 
 
-@functools.cache
 def _value_checker(batch_class: type[tuple[Any, ...]]) -> Callable[[Any], None]:
-    """A run-time-checked function taking one argument of the batch's declared NamedTuple type."""
+    """A run-time-checked function taking one argument of the batch's declared NamedTuple type.
+
+    Built afresh for each check (once per dataloader, so about a millisecond per loader), rather than kept
+    in a module-level cache.
+    """
 
     def first_batch(batch: Any) -> None:
         return None

@@ -1,8 +1,8 @@
 """A model's config inside a Lightning checkpoint, as YAML text, so the checkpoint loads with ``weights_only``.
 
 Lightning's ``save_hyperparameters`` pickles an OmegaConf ``DictConfig`` into the checkpoint, which
-``torch.load(weights_only=True)`` then refuses. A YAML string is plain data; it is parsed back with
-OmegaConf's safe YAML loader, and the model class it names goes through the config allowlist.
+``torch.load(weights_only=True)`` then refuses. A YAML string is plain data; it is parsed back with PyYAML's
+safe loader (anchors and aliases refused), and the model class it names goes through the config allowlist.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ by port name, before the first step runs (see :mod:`._batch_check`).
 
 from __future__ import annotations
 
-import functools
 import typing
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -49,7 +48,6 @@ def batch_class_of(dataset: object) -> type[tuple[Any, ...]] | None:
     return _declared_return(collate)
 
 
-@functools.cache
 def _declared_return(function: Any) -> type[tuple[Any, ...]] | None:
     try:
         hints = typing.get_type_hints(function, include_extras=True)
@@ -61,7 +59,6 @@ def _declared_return(function: Any) -> type[tuple[Any, ...]] | None:
     return None
 
 
-@functools.cache
 def batch_types_of(batch_class: type[tuple[Any, ...]]) -> dict[str, NeuralType]:
     """The neural type of each typed field of a batch NamedTuple (untyped fields are left out)."""
     hints = typing.get_type_hints(batch_class, include_extras=True)
