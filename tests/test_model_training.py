@@ -223,3 +223,14 @@ def test_checkpoints_written_by_model_checkpoint_monitoring_val_loss_load_with_w
         assert CHECKPOINT_CONFIG_KEY in checkpoint
     assert callback.best_model_score is not None
     assert type(ModelPT.load_from_lightning_checkpoint(callback.best_model_path)) is KeywordClassifier
+
+
+def test_replaced_validation_data_has_its_first_batch_checked_again(tmp_path: Path) -> None:
+    config = _small_keywords(train_samples=32)
+    model = KeywordClassifier(config)
+    _trainer(tmp_path).validate(model, verbose=False)
+    replacement = copy.deepcopy(config["validation_ds"])
+    replacement[0]["dataset"]["_target_"] = f"{__name__}.SpectrogramKeywords"
+    model.setup_validation_data(replacement)
+    with pytest.raises(NeuralTypeError, match=r"^validation_ds\[clean\]: batch field 'input_signal'"):
+        _trainer(tmp_path).validate(model, verbose=False)

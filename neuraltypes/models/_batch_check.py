@@ -101,3 +101,7 @@ class FirstBatchCheck:
             return
         check_batch(batch, input_types, owner, where)
         self._checked.add(key)
+
+    def forget(self, stage: str) -> None:
+        """Check the next first batches of ``stage`` again (its dataloaders were replaced)."""
+        self._checked = {key for key in self._checked if key[0] != stage}

@@ -154,6 +154,7 @@ class ModelPT(NeuralModule, pl.LightningModule):
         """Build the training dataloader (shuffled unless the config says otherwise)."""
         ((_, config),) = dataset_configs(train_data_config, "train_ds", "train", single=True)
         self._train_loader = build_dataloader(config, "train_ds", shuffle=True)
+        self._first_batch_check.forget("train")
 
     def setup_validation_data(self, val_data_config: object) -> None:
         """Build the validation dataloaders: one config, or a list of named ones."""
@@ -166,6 +167,7 @@ class ModelPT(NeuralModule, pl.LightningModule):
     def _setup_evaluation_data(self, stage: str, config: object) -> None:
         default = "val" if stage == "validation" else "test"
         self._loaders[stage] = build_named_loaders(config, _EVALUATION_KEYS[stage], default, shuffle=False)
+        self._first_batch_check.forget(stage)
 
     def setup(self, stage: str) -> None:
         """Lightning hook, run in every process: build the dataloaders from the config."""
