@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from torch import Tensor
 
 from neuraltypes import NT, AudioSignal, LabelsType, LengthsType, MelSpectrogramType
+from neuraltypes.config import UnsafeConfigError
 from neuraltypes.models import CHECKPOINT_CONFIG_KEY, ModelPT, config_from_checkpoint
 from neuraltypes.runtime import NeuralTypeError
 
@@ -234,3 +235,10 @@ def test_replaced_validation_data_has_its_first_batch_checked_again(tmp_path: Pa
     model.setup_validation_data(replacement)
     with pytest.raises(NeuralTypeError, match=r"^validation_ds\[clean\]: batch field 'input_signal'"):
         _trainer(tmp_path).validate(model, verbose=False)
+
+
+def test_a_checkpoint_config_calling_a_resolver_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "env.ckpt"
+    torch.save({CHECKPOINT_CONFIG_KEY: "optim:\n  lr: ${oc.env:HOME}\n", "state_dict": {}}, path)
+    with pytest.raises(UnsafeConfigError, match=r"refusing to resolve '\$\{oc.env:HOME\}' at 'optim.lr'"):
+        ModelPT.load_from_lightning_checkpoint(path)

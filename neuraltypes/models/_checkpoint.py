@@ -2,7 +2,9 @@
 
 Lightning's ``save_hyperparameters`` pickles an OmegaConf ``DictConfig`` into the checkpoint, which
 ``torch.load(weights_only=True)`` then refuses. A YAML string is plain data; it is parsed back with PyYAML's
-safe loader (anchors and aliases refused), and the model class it names goes through the config allowlist.
+safe loader (anchors and aliases refused), resolver calls such as ``${oc.env:...}`` are refused (a checkpoint
+is untrusted input; the model layer resolves the configs it is given), and the model class it names goes
+through the config allowlist.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 import torch
 import yaml
 from omegaconf import DictConfig, OmegaConf
+
+# Not re-exported by neuraltypes.config (yet); the one implementation of the resolver refusal.
+from neuraltypes.config._interpolation import refuse_resolvers
 
 __all__ = ["CHECKPOINT_CONFIG_KEY", "MAX_CONFIG_CHARS", "config_from_checkpoint", "config_to_checkpoint"]
 
@@ -41,6 +46,7 @@ def _parse(text: object, where: str) -> DictConfig:
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError(f"{where}: the stored config is not a mapping")
+    refuse_resolvers(data)
     parsed = OmegaConf.create(data)
     assert isinstance(parsed, DictConfig)
     return parsed
@@ -52,7 +58,8 @@ def config_from_checkpoint(
     """The model config and the whole checkpoint, read with ``torch.load(weights_only=True)``.
 
     Raises:
-        ValueError: the checkpoint holds no neuraltypes model config.
+        ValueError: the checkpoint holds no neuraltypes model config, or one too large or with YAML aliases.
+        UnsafeConfigError: the config calls a resolver (``${oc.env:...}``).
         pickle.UnpicklingError: the checkpoint holds objects other than tensors and plain data.
     """
     checkpoint = torch.load(os.fspath(path), map_location=map_location, weights_only=True)
