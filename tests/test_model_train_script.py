@@ -4,8 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from neuraltypes_modules.encoders import TransformerEncoder
+from neuraltypes_modules.keyword_classifier import KeywordClassifier
 from neuraltypes_modules.train import build_config, main
 from omegaconf import OmegaConf
+
+from neuraltypes.models import ModelPT
 
 
 def test_overrides_reach_the_model_the_trainer_and_the_outputs() -> None:
@@ -42,3 +46,22 @@ def test_one_process_training_writes_an_archive_and_metrics(tmp_path: Path) -> N
     assert main([*arguments, f"output_dir={tmp_path}", "model.train_ds.dataset.num_samples=64"]) == 0
     assert set(json.loads((tmp_path / "metrics.json").read_text())) == {"train_loss", "val_loss", "val_acc"}
     assert (tmp_path / "model.nt").is_file()
+
+
+@pytest.mark.slow
+def test_the_encoder_is_swapped_by_its_target_on_the_command_line(tmp_path: Path) -> None:
+    arguments = [
+        "model.encoder._target_=neuraltypes_modules.encoders.TransformerEncoder",
+        "model.hidden=16",
+        "model.train_ds.dataset.num_samples=32",
+        "model.validation_ds.0.dataset.num_samples=16",
+        "model.validation_ds.1.dataset.num_samples=16",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        f"output_dir={tmp_path}",
+    ]
+    assert main(arguments) == 0
+    restored = ModelPT.restore_from(tmp_path / "model.nt")
+    assert isinstance(restored, KeywordClassifier)
+    assert type(restored.encoder) is TransformerEncoder
+    assert "noisy_val_acc" in json.loads((tmp_path / "metrics.json").read_text())
