@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import warnings
 from collections.abc import Iterator
@@ -82,7 +83,7 @@ def mutate(data: bytes, steps: list[Mutation]) -> bytes:
 
 
 @settings(
-    max_examples=1000,
+    max_examples=2500,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -108,6 +109,61 @@ def test_a_mutated_archive_restores_identically_or_raises_archive_error(
             return
     event("restored")
     assert type(restored) is type(model)
+    assert same_weights(model, restored)
+
+
+def edit_header(data: bytes, entry: int, field: str, value: object) -> bytes:
+    """The archive with one field of one header entry replaced (the header re-serialized, data kept)."""
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    names = sorted(header)
+    header[names[entry % len(names)]][field] = value
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + length :]
+
+
+header_values = st.one_of(
+    st.sampled_from(["F32", "F16", "BF16", "U8", "I64", "BOOL", "F64", "X9", ""]),
+    st.lists(st.integers(-2, 70), max_size=3),
+    st.integers(-1, 1 << 20),
+    st.text(max_size=8),
+    st.none(),
+    st.dictionaries(st.sampled_from(["neuraltypes.format", "neuraltypes.manifest", "x"]), st.text(max_size=8)),
+)
+
+
+@settings(
+    max_examples=800,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    entry=st.integers(0, 20),
+    field=st.sampled_from(["dtype", "shape", "data_offsets"]),
+    value=header_values,
+    mmap=st.booleans(),
+)
+def test_an_edited_header_restores_identically_or_raises_archive_error(
+    tmp_path: Path,
+    originals: dict[str, tuple[torch.nn.Module, bytes]],
+    entry: int,
+    field: str,
+    value: object,
+    mmap: bool,
+) -> None:
+    model, data = originals["tiny"]
+    path = tmp_path / "edited.nta"
+    path.write_bytes(edit_header(data, entry, field, value))
+    with no_hang(_SECONDS_PER_EXAMPLE), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            restored = TinyModel.restore_from(path, mmap=mmap)
+        except ArchiveError as error:
+            event(f"refused: {error.reason.split(':')[0][:40]}")
+            return
+    event("restored")
     assert same_weights(model, restored)
 
 
