@@ -1,0 +1,169 @@
+"""mypy's wall time with and without the neuraltypes plugin, on a generated project of typed model code.
+
+Run: ``python benchmarks/mypy_overhead.py`` (about 5 minutes on 2 cores; ``--quick`` for one round).
+
+Baseline: the same mypy, the same project, without the plugin (where ``NT[...]`` is plain ``Tensor``),
+measured interleaved with the plugin runs in the same session. Three situations:
+
+- cold: empty cache: torch and the project are checked from scratch;
+- warm, project edited: torch comes from the cache, every project module changed and is re-checked;
+- warm, unchanged: everything comes from the cache.
+
+Prints each median and the ratio plugin / baseline. Targets: cold <= 1.15x, warm <= 1.05x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MODULES = 20
+BLOCKS_PER_MODULE = 5
+
+HEADER = """\
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from neuraltypes.core import NT, EncodedRepresentation, LengthsType, LogitsType, ProbsType
+{previous_import}
+Features = NT[Tensor, "B T D", EncodedRepresentation]
+Lengths = NT[Tensor, "B", LengthsType]
+"""
+
+BLOCK = """
+
+class Block{i}x{j}(nn.Module):
+    \"\"\"Layer {j} of stage {i}: norm, projection, residual, an inner block of the previous stage.\"\"\"
+
+    def __init__(self, dim: int, vocab: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.proj = nn.Linear(dim, dim)
+        self.head = nn.Linear(dim, vocab)
+        self.dropout = nn.Dropout(0.1){inner_init}
+
+    def forward(self, x: Features, lengths: Lengths) -> Features:
+        y = self.norm(x)
+        z = self.dropout(self.proj(y).relu())
+        h = x + z{inner_call}
+        return h
+
+    def logits(self, x: Features) -> NT[Tensor, "B T vocab", LogitsType]:
+        return self.head(x)
+
+    def probabilities(self, x: Features) -> NT[Tensor, "B T vocab", ProbsType]:
+        return self.logits(x).softmax(-1)
+
+    def pooled(self, x: Features, lengths: Lengths) -> NT[Tensor, "B D", EncodedRepresentation]:
+        mask = torch.arange(x.size(1))[None, :] < lengths[:, None]
+        return (x * mask.unsqueeze(-1)).sum(1) / lengths[:, None]
+
+
+def transposed_{i}_{j}(x: Features) -> NT[Tensor, "B D T", EncodedRepresentation]:
+    return x.transpose(1, 2)
+
+
+def run_{i}_{j}(block: Block{i}x{j}, x: Features, lengths: Lengths) -> Tensor:
+    h = block(x, lengths)
+    back = transposed_{i}_{j}(h).transpose(1, 2)
+    probs = block.probabilities(back)
+    labels = probs.argmax(-1)
+    return labels.float().mean() + block.pooled(h, lengths).sum()
+"""
+
+
+def generate(folder: Path) -> int:
+    """Write the project under ``folder/bench_models``; return its number of lines."""
+    package = folder / "bench_models"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    lines = 0
+    for i in range(MODULES):
+        previous = f"from bench_models.stage{i - 1} import Block{i - 1}x0\n" if i else ""
+        parts = [HEADER.format(previous_import=previous)]
+        for j in range(BLOCKS_PER_MODULE):
+            inner_init = f"\n        self.inner = Block{i - 1}x0(dim, vocab)" if i else ""
+            inner_call = "\n        h = self.inner(h, lengths)" if i else ""
+            parts.append(BLOCK.format(i=i, j=j, inner_init=inner_init, inner_call=inner_call))
+        text = "".join(parts)
+        (package / f"stage{i}.py").write_text(text)
+        lines += text.count("\n")
+    return lines
+
+
+def write_configs(folder: Path) -> dict[str, Path]:
+    configs = {}
+    for name, plugins in (("baseline", ""), ("plugin", "plugins = neuraltypes_mypy_plugin\n")):
+        path = folder / f"{name}.ini"
+        # Without the plugin, module calls return Any: `warn_return_any` would flag every one of them.
+        # neuraltypes is found through MYPYPATH (a source checkout): check it, report only the project.
+        path.write_text(
+            f"[mypy]\nstrict = True\nwarn_return_any = False\n{plugins}\n[mypy-neuraltypes.*]\nfollow_imports = silent\n"
+        )
+        configs[name] = path
+    return configs
+
+
+def run_mypy(config: Path, cache: Path, folder: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir", str(cache), "bench_models"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={"MYPYPATH": str(REPO), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"mypy reported errors with {config.name}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return elapsed, done.stdout.strip()
+
+
+def edit_project(folder: Path, round_number: int) -> None:
+    for path in (folder / "bench_models").glob("stage*.py"):
+        path.write_text(path.read_text() + f"# edit {round_number}\n")
+
+
+def measure(rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="neuraltypes-mypy-bench-") as name:
+        folder = Path(name)
+        lines = generate(folder)
+        configs = write_configs(folder)
+        print(f"project: {MODULES} modules, {lines} lines of typed model code; {rounds} round(s), interleaved")
+        times: dict[tuple[str, str], list[float]] = {}
+        for round_number in range(rounds):
+            for variant, config in configs.items():
+                cache = folder / f"cache-{variant}"
+                shutil.rmtree(cache, ignore_errors=True)
+                times.setdefault(("cold", variant), []).append(run_mypy(config, cache, folder)[0])
+            edit_project(folder, round_number)
+            for variant, config in configs.items():
+                cache = folder / f"cache-{variant}"
+                times.setdefault(("warm, project edited", variant), []).append(run_mypy(config, cache, folder)[0])
+            for variant, config in configs.items():
+                cache = folder / f"cache-{variant}"
+                times.setdefault(("warm, unchanged", variant), []).append(run_mypy(config, cache, folder)[0])
+        for situation in ("cold", "warm, project edited", "warm, unchanged"):
+            baseline = statistics.median(times[(situation, "baseline")])
+            plugin = statistics.median(times[(situation, "plugin")])
+            ratio = plugin / baseline
+            print(f"{situation:>22}: baseline {baseline:6.2f} s, plugin {plugin:6.2f} s, ratio {ratio:.3f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one round instead of three")
+    measure(1 if parser.parse_args().quick else 3)
+
+
+if __name__ == "__main__":
+    main()
