@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from test_archive_support import (
     AnnotatedEncoder,
     BufferModel,
+    OddModel,
     ParentModel,
     TiedModel,
     TinyModel,
@@ -297,3 +298,15 @@ def test_restore_maps_the_weights_copy_on_write(tmp_path: Path) -> None:
     assert storage.nbytes() == (tmp_path / "t.nta").stat().st_size  # a view of the whole mapped file
     model.save_to(tmp_path / "t.nta")  # an atomic replace leaves the mapped (old) file alone
     assert same_weights(model, restored)
+
+
+@pytest.mark.parametrize("mmap", [True, False])
+def test_every_dtype_and_odd_shape_round_trips(tmp_path: Path, mmap: bool) -> None:
+    model = OddModel()
+    with torch.no_grad():
+        model.steps.mul_(3)
+        model.flags.logical_not_()
+    model.save_to(tmp_path / "odd.nta")
+    restored = OddModel.restore_from(tmp_path / "odd.nta", mmap=mmap)
+    assert same_weights(model, restored)
+    assert restored.scalar.shape == () and restored.empty.shape == (0, 3)

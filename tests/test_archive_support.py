@@ -190,3 +190,16 @@ class AnnotatedEncoder(NeuralModule):
         self, features: NT[Tensor, "B T D", EncodedRepresentation]
     ) -> NT[Tensor, "B T D", EncodedRepresentation]:
         return self.proj(features)
+
+
+class OddModel(TinyModel):
+    """Buffers of every awkward kind: empty, 0-d, bool, bfloat16, float64, complex, int64."""
+
+    def __init__(self, dim: int = 4, hidden: int = 8) -> None:
+        super().__init__(dim, hidden)
+        self.register_buffer("empty", torch.empty(0, 3))
+        self.register_buffer("scalar", torch.tensor(3.5, dtype=torch.float64))
+        self.register_buffer("flags", torch.tensor([True, False, True]))
+        self.register_buffer("brain", torch.randn(5, dtype=torch.bfloat16))
+        self.register_buffer("complex", torch.randn(2, dtype=torch.complex64))
+        self.register_buffer("steps", torch.arange(7))

@@ -14,9 +14,9 @@ import json
 import os
 import stat
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Final, TypeVar
 
 import torch
@@ -31,13 +31,13 @@ from ._progress import progress_bar
 __all__ = ["ArchiveReader", "call_library"]
 
 # safetensors' header dtype codes -> torch dtypes (their names are what the manifest records).
-_DTYPES: Final = {
+_DTYPES: Final[Mapping[str, torch.dtype]] = MappingProxyType({
     "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
     "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2,
     "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
     "U64": torch.uint64, "U32": torch.uint32, "U16": torch.uint16, "U8": torch.uint8,
     "BOOL": torch.bool, "C64": torch.complex64,
-}  # fmt: skip
+})  # fmt: skip
 _ALLOWED_METADATA: Final = frozenset({META_FORMAT, META_MANIFEST, META_MANIFEST_SHA256, "format"})
 _CHUNK: Final = 8 << 20
 
