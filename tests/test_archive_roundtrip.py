@@ -310,3 +310,27 @@ def test_every_dtype_and_odd_shape_round_trips(tmp_path: Path, mmap: bool) -> No
     restored = OddModel.restore_from(tmp_path / "odd.nta", mmap=mmap)
     assert same_weights(model, restored)
     assert restored.scalar.shape == () and restored.empty.shape == (0, 3)
+
+
+def test_an_artifact_under_a_key_the_config_lacks_is_refused_at_save(tmp_path: Path) -> None:
+    model = TinyModel()
+    model.register_artifact("tokenizer.path", _vocab(tmp_path))
+    with pytest.raises(ArchiveError) as caught:
+        model.save_to(tmp_path / "m.nta")
+    assert (caught.value.member, caught.value.reason) == (
+        "tokenizer.path",
+        f"artifact {str(tmp_path / 'vocab.txt')!r} is registered under config key 'tokenizer.path', which the "
+        "model's config does not have, so a restored model could not find it",
+    )
+    assert not (tmp_path / "m.nta").exists()
+
+
+def test_a_missing_artifact_file_at_save_names_it(tmp_path: Path) -> None:
+    model = VocabModel(str(_vocab(tmp_path)))
+    (tmp_path / "vocab.txt").unlink()
+    with pytest.raises(ArchiveError) as caught:
+        model.save_to(tmp_path / "m.nta")
+    assert (caught.value.member, caught.value.reason) == (
+        "vocab_path",
+        f"cannot read artifact file {str(tmp_path / 'vocab.txt')!r}: No such file or directory",
+    )

@@ -22,6 +22,7 @@ __all__ = ["save_module"]
 
 _ARTIFACTS = "_nt_registered_artifacts"
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+_ABSENT = object()
 
 
 def _config_of(module: torch.nn.Module) -> DictConfig:
@@ -72,6 +73,12 @@ def _with_artifact_refs(module: torch.nn.Module, config: DictConfig, collector: 
             reference = ARTIFACT_REF + collector.add(config_path, absolute)
             if module_path == "":
                 holder = OmegaConf.create(container)
+                if OmegaConf.select(holder, config_path, default=_ABSENT, throw_on_missing=False) is _ABSENT:
+                    raise ArchiveError(
+                        f"artifact {absolute!r} is registered under config key {config_path!r}, which the model's "
+                        "config does not have, so a restored model could not find it",
+                        member=config_path,
+                    )
                 OmegaConf.update(holder, config_path, reference, merge=False)
                 container = OmegaConf.to_container(holder, resolve=False)
                 continue
