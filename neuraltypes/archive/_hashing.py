@@ -1,4 +1,4 @@
-"""sha256 of tensors without copying them, spread over a few threads (hashlib releases the GIL)."""
+"""sha256 of in-memory tensors without copying them, spread over a few threads (hashlib releases the GIL)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def _digest(data: memoryview) -> str:
 def parallel_sha256(items: Iterable[tuple[str, torch.Tensor]], workers: int) -> Iterator[tuple[str, torch.Tensor, str]]:
     """Yield ``(name, tensor, sha256)`` in input order, hashing up to ``workers`` tensors at once.
 
-    ``items`` is consumed lazily (a reader can produce tensors while earlier ones are being hashed); at most
-    ``2 * workers`` tensors are pending at a time.
+    ``items`` is consumed lazily; at most ``2 * workers`` tensors are pending at a time. Used when saving;
+    reading hashes as it reads (see ``ArchiveReader``).
     """
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neuraltypes-sha256") as pool:
         pending: list[tuple[str, torch.Tensor, Future[str]]] = []
