@@ -501,3 +501,21 @@ def test_row7_flipped_bit_is_caught_without_mmap_too(sandbox: Path) -> None:
     error = refused(sandbox, sandbox / "m.nta", mmap=False)
     assert error.member == "out.weight"
     assert error.reason.startswith("sha256 mismatch")
+
+
+def test_row10_only_resolvers_that_read_the_config_survive_loading(sandbox: Path) -> None:
+    archive = sandbox / "sel.nta"
+    text = (
+        "_target_: test_archive_support.LabelModel\nlabel: ${oc.select:name, plain}\nname: x\n"
+        "home: ${oc.env:HOME}\nindirect: ${${name}:y}\n"
+    )
+    forge_archive(archive, tensors=dict(LabelModel().state_dict()), config_text=text)
+    with pytest.warns(UserWarning, match=r"these keys are now missing \('\?\?\?'\): home, indirect\."):
+        config = LabelModel.restore_from(archive, return_config=True)
+    assert OmegaConf.to_container(config) == {
+        "_target_": "test_archive_support.LabelModel",
+        "label": "${oc.select:name, plain}",
+        "name": "x",
+        "home": "???",
+        "indirect": "???",
+    }

@@ -3,7 +3,8 @@
 Saving keeps interpolations as text (``${oc.env:TOKEN}`` stays that string), so a secret is never stored
 resolved. Reading refuses YAML anchors and aliases (an alias bomb of a few hundred bytes expands to
 gigabytes), caps the size, and replaces every resolver interpolation (``${oc.env:...}``, ``${any_name:...}``)
-with OmegaConf's missing value ``???``: an archive cannot make the loader read the environment or call code,
+with OmegaConf's missing value ``???`` (except those that only read the config, ``oc.select`` ...): an
+archive cannot make the loader read the environment or call code,
 and a model that really needs such a value says which key is missing (pass ``override_config_path``).
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from ..config import PURE_RESOLVERS
 from ._errors import ArchiveError
 from ._format import MAX_CONFIG_BYTES
 
@@ -25,7 +27,7 @@ __all__ = ["ARTIFACT_REF", "dump_config", "map_strings", "parse_config"]
 #: Prefix of a config value that refers to an artifact stored in the archive (``nt-artifact:vocab.txt``).
 ARTIFACT_REF = "nt-artifact:"
 
-_RESOLVER_CALL = re.compile(r"\$\{\s*(?:\$\{|[A-Za-z_][\w.\-]*\s*:)")
+_RESOLVER_CALL = re.compile(r"\$\{\s*(?:(\$\{)|([A-Za-z_][\w.\-]*)\s*:)")
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -86,7 +88,9 @@ def _neutralize(data: dict[str, Any], what: str) -> dict[str, Any]:
     replaced: list[str] = []
 
     def change(path: str, value: str) -> str | None:
-        if _RESOLVER_CALL.search(value) is None:
+        # Resolvers that only read the config (oc.select ...) are harmless; any other, or a computed name, is not.
+        calls = [match.group(2) for match in _RESOLVER_CALL.finditer(value)]
+        if all(name in PURE_RESOLVERS for name in calls):
             return None
         replaced.append(path)
         return "???"
