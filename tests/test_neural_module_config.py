@@ -1,7 +1,6 @@
 """NeuralModules built from configs, described by them, and saved whole or as one sub-module."""
 
 # The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722
 
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 """``input_example``: tensors built from the declared input types, accepted by the module's own check."""
 
 # The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, F821
 
 import pytest
 import torch

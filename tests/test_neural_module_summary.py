@@ -1,7 +1,6 @@
 """The ports table: one row per typed port of a module tree, readable at a glance."""
 
 # The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, F821
 
 from typing import NamedTuple
 

@@ -1,7 +1,6 @@
 """A ``NeuralModule``'s ``forward`` is checked against its annotations unless the class opts out."""
 
 # The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722
 
 import pytest
 import torch

@@ -75,7 +75,7 @@ def test_hand_written_annotated_is_read() -> None:
 
 
 def test_optional_marks_the_type_optional() -> None:
-    for hint in (Optional[NT[Tensor, "B", LogitsType]], NT[Tensor, "B", LogitsType] | None):  # noqa: F821, UP045
+    for hint in (Optional[NT[Tensor, "B", LogitsType]], NT[Tensor, "B", LogitsType] | None):  # noqa: UP045
         assert neural_type_of(hint) == NeuralType("B", LogitsType(), optional=True)
 
 

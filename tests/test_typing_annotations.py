@@ -1,7 +1,6 @@
 """``Typing``: input and output types read from ``forward``'s annotations, the same as NeMo's declarations."""
 
 # The axes strings inside NT[...] are not forward references, whatever pyflakes assumes of annotations.
-# ruff: noqa: F722, F821, UP037
 
 from __future__ import annotations
 
