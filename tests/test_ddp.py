@@ -13,7 +13,7 @@ from neuraltypes_modules.data import SyntheticKeywords
 from neuraltypes_modules.keyword_classifier import KeywordClassifier
 from torch.utils.data import DataLoader, Subset
 
-from neuraltypes.models import ModelPT
+from neuraltypes.models import ModelPT, weighted_mean_across_processes
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +73,27 @@ def test_validation_metrics_are_reduced_over_both_processes(ddp_run: tuple[Path,
         rank_zero_loss, _ = _evaluate(model, dataset, range(0, _SAMPLES, 2))
         assert metrics[f"{name}_val_loss"] != pytest.approx(rank_zero_loss, rel=1e-4)
     assert metrics["val_loss"] == metrics["clean_val_loss"]
+
+
+def _reduce_on_rank(rank: int, init_file: str, results: str) -> None:
+    """One gloo process: rank 0 saw three samples in two steps, rank 1 one sample in one step."""
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        outputs = [
+            [
+                {"loss": torch.tensor(1.0), "num_samples": torch.tensor(2)},
+                {"loss": torch.tensor(4.0), "num_samples": 1},
+            ],
+            [{"loss": torch.tensor(10.0), "num_samples": torch.tensor(1)}],
+        ][rank]
+        mean = weighted_mean_across_processes(outputs, "loss")
+        Path(results, f"rank{rank}.txt").write_text(repr(float(mean)))
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_means_over_processes_weigh_each_sample_once(tmp_path: Path) -> None:
+    torch.multiprocessing.spawn(_reduce_on_rank, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=2)
+    expected = (1.0 * 2 + 4.0 * 1 + 10.0 * 1) / 4  # not the mean of the processes' means, (2 + 10) / 2
+    for rank in (0, 1):
+        assert float((tmp_path / f"rank{rank}.txt").read_text()) == pytest.approx(expected)
