@@ -1,5 +1,8 @@
 """The typed module collection: what each module computes, that padding never leaks, and its typed ports."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from neuraltypes_modules.data import AudioBatch, SyntheticKeywords, SyntheticTopics, TextBatch
@@ -182,3 +185,9 @@ def test_mel_features_are_declared_as_mel_spectrograms() -> None:
     ports = AudioToMelSpectrogram().output_types
     assert ports is not None
     assert ports["processed_signal"] == NeuralType("B D T", MelSpectrogramType(), dtype="float")
+
+
+def test_the_collection_and_typed_datasets_import_without_lightning() -> None:
+    code = "import sys, neuraltypes_modules, neuraltypes.models; print('lightning' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
