@@ -5,6 +5,8 @@ import re
 import lightning.pytorch as pl
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from neuraltypes_modules.configs import keyword_classifier_config, text_classifier_config
 from neuraltypes_modules.keyword_classifier import KeywordClassifier
 from neuraltypes_modules.text_classifier import TextClassifier
@@ -143,3 +145,11 @@ def test_passing_a_trainer_sets_the_data_up_at_once_as_in_nemo() -> None:
     lazy = TextClassifier(text_classifier_config())
     with pytest.raises(ValueError, match=r"TextClassifier has no training data: set cfg\.train_ds"):
         lazy.train_dataloader()
+
+
+@given(st.lists(st.tuples(st.floats(-100, 100), st.integers(1, 50)), min_size=1, max_size=20))
+def test_the_weighted_mean_is_the_mean_over_every_sample(steps: list[tuple[float, int]]) -> None:
+    outputs = [{"loss": torch.tensor(value), "num_samples": count} for value, count in steps]
+    every_sample = [value for value, count in steps for _ in range(count)]
+    expected = sum(every_sample) / len(every_sample)
+    assert float(weighted_mean_across_processes(outputs, "loss")) == pytest.approx(expected, rel=1e-5, abs=1e-4)
