@@ -32,7 +32,7 @@ from ._calls import (
     relax_function,
     relax_method,
 )
-from ._carrier import TENSOR_FULLNAME, make_tensor_generic
+from ._carrier import TENSOR_FULLNAME, is_tensor_info, make_tensor_generic
 from ._config import PluginConfigError, user_rule_dirs
 from ._operations import RuleIndex, attribute_result, function_result, method_result
 from ._overrides import check_forward_override, is_module_class
@@ -105,6 +105,6 @@ class NeuralTypesPlugin(Plugin):
     def _method_target(self, fullname: str) -> CallTarget | None:
         owner, _, method = fullname.rpartition(".")
         symbol = self.lookup_fully_qualified(owner) if owner else None
-        if symbol is None or not isinstance(symbol.node, TypeInfo):
-            return None
+        if symbol is None or not isinstance(symbol.node, TypeInfo) or is_tensor_info(symbol.node):
+            return None  # a tensor's own methods have no neural-typed parameters: the common case, kept fast
         return method_target(symbol.node, method)
