@@ -87,5 +87,5 @@ def training_config(model: dict[str, Any]) -> dict[str, Any]:
         },
         "seed": 0,
         "output_dir": "outputs",
-        "archive_name": "model.nt",
+        "archive_name": "model.nta",
     }

@@ -111,7 +111,7 @@ def run_demo(output_dir: Path, epochs: int, progress: bool = True) -> dict[str, 
     model.eval()
     batch = next(iter(model.val_dataloader()[0]))
     mistake = _show_wiring_mistake(model, batch)
-    archive = output_dir / "keyword_classifier.nt"
+    archive = output_dir / "keyword_classifier.nta"
     model.save_to(archive)
     started = timings.record("save", started)
 

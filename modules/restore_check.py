@@ -1,6 +1,6 @@
 """Restore an archive in this (fresh) process and run it on saved inputs: the demo's proof of a faithful archive.
 
-``python -m neuraltypes_modules.restore_check MODEL.nt INPUTS.safetensors OUTPUTS.safetensors`` rebuilds the
+``python -m neuraltypes_modules.restore_check MODEL.nta INPUTS.safetensors OUTPUTS.safetensors`` rebuilds the
 model from the archive alone (its class comes from the archived config, through the allowlist), runs
 ``forward`` on the inputs in eval mode and writes the outputs.
 """

@@ -54,14 +54,14 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.
 def test_two_processes_train_and_rank_zero_writes_one_archive(ddp_run: tuple[Path, Any]) -> None:
     output, done = ddp_run
     assert "trained KeywordClassifier on 2 process(es)" in done.stdout
-    assert sorted(path.name for path in output.iterdir() if path.is_file()) == ["metrics.json", "model.nt"]
-    assert type(ModelPT.restore_from(output / "model.nt")) is KeywordClassifier
+    assert sorted(path.name for path in output.iterdir() if path.is_file()) == ["metrics.json", "model.nta"]
+    assert type(ModelPT.restore_from(output / "model.nta")) is KeywordClassifier
 
 
 def test_validation_metrics_are_reduced_over_both_processes(ddp_run: tuple[Path, Any]) -> None:
     output, _ = ddp_run
     metrics = json.loads((output / "metrics.json").read_text())
-    model = ModelPT.restore_from(output / "model.nt")
+    model = ModelPT.restore_from(output / "model.nta")
     assert isinstance(model, KeywordClassifier)
     model.eval()
     for name, seed, noise in (("clean", 1, 0.05), ("noisy", 2, 0.5)):

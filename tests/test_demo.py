@@ -36,7 +36,7 @@ def test_the_demo_trains_saves_restores_in_a_fresh_process_and_reports(tmp_path:
         assert re.search(rf"^  {name} +\d\.\d{{3}} +\d+\.\d%$", report, re.MULTILINE), report
     assert "ClassificationDecoder.forward() parameter 'encoder_output'" in report
     assert "KeywordClassifier      " in report and "out processed_signal     B D T      MelSpectrogramType" in report
-    assert (tmp_path / "keyword_classifier.nt").is_file()
+    assert (tmp_path / "keyword_classifier.nta").is_file()
     assert elapsed < 120
 
 

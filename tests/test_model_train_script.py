@@ -45,7 +45,7 @@ def test_one_process_training_writes_an_archive_and_metrics(tmp_path: Path) -> N
     arguments = ["example=text_classifier", "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
     assert main([*arguments, f"output_dir={tmp_path}", "model.train_ds.dataset.num_samples=64"]) == 0
     assert set(json.loads((tmp_path / "metrics.json").read_text())) == {"train_loss", "val_loss", "val_acc"}
-    assert (tmp_path / "model.nt").is_file()
+    assert (tmp_path / "model.nta").is_file()
 
 
 @pytest.mark.slow
@@ -61,7 +61,7 @@ def test_the_encoder_is_swapped_by_its_target_on_the_command_line(tmp_path: Path
         f"output_dir={tmp_path}",
     ]
     assert main(arguments) == 0
-    restored = ModelPT.restore_from(tmp_path / "model.nt")
+    restored = ModelPT.restore_from(tmp_path / "model.nta")
     assert isinstance(restored, KeywordClassifier)
     assert type(restored.encoder) is TransformerEncoder
     assert "noisy_val_acc" in json.loads((tmp_path / "metrics.json").read_text())

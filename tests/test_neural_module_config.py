@@ -87,7 +87,7 @@ def test_a_torch_module_given_directly_cannot_be_described_and_is_named() -> Non
 
 def test_a_sub_module_saves_and_restores_on_its_own(tmp_path: Path) -> None:
     model = Classifier.from_config_dict(CONFIG.model)
-    path = tmp_path / "encoder.nt"
+    path = tmp_path / "encoder.nta"
     model.encoder.save_to(path)
     restored = Encoder.restore_from(path)
     assert restored.to_config_dict() == {"_target_": f"{__name__}.Encoder", "d_in": 5, "d_model": 8}
@@ -97,7 +97,7 @@ def test_a_sub_module_saves_and_restores_on_its_own(tmp_path: Path) -> None:
 
 def test_a_whole_model_saves_and_restores_with_its_interpolations(tmp_path: Path) -> None:
     model = Classifier.from_config_dict(CONFIG.model)
-    path = tmp_path / "model.nt"
+    path = tmp_path / "model.nta"
     model.save_to(path)
     restored = Classifier.restore_from(path)
     assert restored.to_config_dict() == model.to_config_dict()

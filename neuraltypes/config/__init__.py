@@ -11,6 +11,7 @@ from ._errors import UnsafeConfigError as UnsafeConfigError
 from ._errors import UnsafeTargetError as UnsafeTargetError
 from ._instantiate import instantiate as instantiate
 from ._interpolation import PURE_RESOLVERS as PURE_RESOLVERS
+from ._interpolation import refuse_resolvers as refuse_resolvers
 from ._overrides import apply_overrides as apply_overrides
 from ._overrides import config_from_cli as config_from_cli
 from ._resolve import resolve_target as resolve_target
@@ -19,6 +20,7 @@ from ._serialization import class_path as class_path
 
 __all__ = [
     "PURE_RESOLVERS",
+    "refuse_resolvers",
     "ConfigOverrideError",
     "Serialization",
     "UnsafeConfigError",

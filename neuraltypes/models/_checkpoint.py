@@ -17,8 +17,7 @@ import torch
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-# Not re-exported by neuraltypes.config (yet); the one implementation of the resolver refusal.
-from neuraltypes.config._interpolation import refuse_resolvers
+from neuraltypes.config import refuse_resolvers
 
 __all__ = ["CHECKPOINT_CONFIG_KEY", "MAX_CONFIG_CHARS", "config_from_checkpoint", "config_to_checkpoint"]
 
