@@ -43,13 +43,21 @@ def method_target(info: TypeInfo, method: str) -> CallTarget | None:
     owner = next((base for base in info.mro if method in base.names), None)
     if owner is None:
         return None
-    signature = signature_of(owner.names[method].node)
+    node = owner.names[method].node
+    signature = signature_of(node)
     if signature is None or not signature.arg_types or not _has_neural_parameters(signature):
         return None
+    if _is_static(node):
+        return CallTarget(f'"{method}" of "{owner.name}"', signature)
     without_self = signature.copy_modified(
         arg_types=signature.arg_types[1:], arg_kinds=signature.arg_kinds[1:], arg_names=signature.arg_names[1:]
     )
     return CallTarget(f'"{method}" of "{owner.name}"', without_self)
+
+
+def _is_static(node: SymbolNode | None) -> bool:
+    function = node.func if isinstance(node, Decorator) else node
+    return isinstance(function, FuncDef) and function.is_static
 
 
 def signature_of(node: SymbolNode | None) -> CallableType | None:

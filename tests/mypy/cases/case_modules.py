@@ -15,6 +15,9 @@ class Decoder(nn.Module):
 
     def score(self, probs: NT[Tensor, "B T vocab", ProbsType]) -> None: ...
 
+    @staticmethod
+    def normalize(probs: NT[Tensor, "B T vocab", ProbsType]) -> None: ...
+
 
 class Model(nn.Module):
     def __init__(self) -> None:
@@ -31,6 +34,8 @@ class Model(nn.Module):
         self.encoder(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
         self.encoder.forward(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
         self.decoder(self.plain(x))
+        Decoder.normalize(logits.softmax(-1))
+        self.decoder.normalize(logits)  # E: Argument "probs" to "normalize" of "Decoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type]
         return self.decoder(self.encoder(x=x))  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
 
 
