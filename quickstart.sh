@@ -26,7 +26,9 @@ case "${1:-}" in
     demo)
         setup
         shift
-        exec .venv/bin/python -m neuraltypes_modules.demo "$@"
+        .venv/bin/python -m neuraltypes_modules.demo "$@"
+        echo
+        exec .venv/bin/python -m neuraltypes_modules.check_wiring
         ;;
     test)
         setup
