@@ -105,10 +105,9 @@ def write_configs(folder: Path) -> dict[str, Path]:
     for name, plugins in (("baseline", ""), ("plugin", "plugins = neuraltypes_mypy_plugin\n")):
         path = folder / f"{name}.ini"
         # Without the plugin, module calls return Any: `warn_return_any` would flag every one of them.
-        # neuraltypes is found through MYPYPATH (a source checkout): check it, report only the project.
-        path.write_text(
-            f"[mypy]\nstrict = True\nwarn_return_any = False\n{plugins}\n[mypy-neuraltypes.*]\nfollow_imports = silent\n"
-        )
+        # neuraltypes is found through MYPYPATH (a source checkout): follow it silently, report the project.
+        silent = "[mypy-neuraltypes.*]\nfollow_imports = silent\n"
+        path.write_text(f"[mypy]\nstrict = True\nwarn_return_any = False\n{plugins}\n{silent}")
         configs[name] = path
     return configs
 
