@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from mypy.plugin import AnalyzeTypeContext
 from mypy.types import (
     AnyType,
@@ -49,6 +51,13 @@ def analyze_nt(ctx: AnalyzeTypeContext) -> Type:
             except ValueError as error:
                 return _cannot_read(ctx, str(error))
             continue
+        called = _erased_call(extra)
+        if called is not None:
+            return _cannot_read(
+                ctx,
+                f"{called}(...) is a call, which mypy erases: write the class, {called}; "
+                "its parameters are checked at run time",
+            )
         analyzed = get_proper_type(ctx.api.analyze_type(extra))
         if isinstance(analyzed, AnyType):
             return AnyType(TypeOfAny.from_error)
@@ -94,6 +103,14 @@ def _forget_name_errors(ctx: AnalyzeTypeContext, arg: UnboundType) -> None:
             and info.message.startswith(prefix)
         )
     ]
+
+
+def _erased_call(arg: Type) -> str | None:
+    """The callee's name when an argument was a call (``AudioSignal(16000)``): mypy keeps only a note."""
+    if not isinstance(arg, RawExpressionType) or arg.literal_value is not None or arg.note is None:
+        return None
+    match = re.fullmatch(r"Suggestion: use (\S+)\[\.\.\.\] instead of \S+\(\.\.\.\)", arg.note)
+    return None if match is None else match.group(1)
 
 
 def _cannot_read(ctx: AnalyzeTypeContext, why: str) -> Type:

@@ -3,7 +3,7 @@
 
 from torch import Tensor
 
-from neuraltypes.core import NT, AcousticEncodedRepresentation, EncodedRepresentation, LogitsType
+from neuraltypes.core import NT, AcousticEncodedRepresentation, AudioSignal, EncodedRepresentation, LogitsType
 
 
 def encoded(x: NT[Tensor, "B T C", EncodedRepresentation]) -> None:
@@ -52,3 +52,27 @@ def not_a_tensor(x: NT[int, "B T"]) -> None:  # E: Cannot read neural type annot
 
 def silenced(x: NT[Tensor, "B T", int]) -> None:  # type: ignore[neural-type]
     pass
+
+
+def element_with_parameters(x: NT[Tensor, "B T", AudioSignal(16000)]) -> None:  # E: Cannot read neural type annotation: AudioSignal(...) is a call, which mypy erases: write the class, AudioSignal; its parameters are checked at run time  [neural-type]
+    pass
+
+
+def axes_not_a_string(x: NT[Tensor, 3]) -> None:  # E: Cannot read neural type annotation: NT's second argument must be an axes string: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type]
+    pass
+
+
+def two_dtypes(x: NT[Tensor, "B", "float", "int"]) -> None:  # E: Cannot read neural type annotation: NT got two dtypes: "float" and "int"  [neural-type]
+    pass
+
+
+def two_elements(x: NT[Tensor, "B", LogitsType, EncodedRepresentation]) -> None:  # E: Cannot read neural type annotation: NT got two element types: LogitsType and EncodedRepresentation  [neural-type]
+    pass
+
+
+def scalar(x: NT[Tensor, "", LogitsType]) -> None:
+    reveal_type(x)  # N: Revealed type is "torch._tensor.Tensor[Literal[''], neuraltypes.core._elements.LogitsType]"
+
+
+def nested(x: list[NT[Tensor, "B T", LogitsType]] | None) -> None:
+    reveal_type(x)  # N: Revealed type is "list[torch._tensor.Tensor[Literal['B T'], neuraltypes.core._elements.LogitsType]] | None"
