@@ -128,17 +128,6 @@ class ModelPT(NeuralModule, pl.LightningModule):
         """Store the config in Lightning checkpoints as YAML text (plain data for ``weights_only`` loads)."""
         config_to_checkpoint(checkpoint, self.to_config_dict())
 
-    # Lightning's freeze/unfreeze return the module, NeuralModule's return None: keep Lightning's contract.
-    def freeze(self) -> Self:  # type: ignore[override]
-        """Stop gradients to every parameter and switch to eval mode (NeuralModule's, which Lightning's matches)."""
-        NeuralModule.freeze(self)
-        return self
-
-    def unfreeze(self, partial: bool = False) -> Self:  # type: ignore[override]
-        """Make parameters trainable and switch to train mode; with ``partial``, as they were before freeze."""
-        NeuralModule.unfreeze(self, partial)
-        return self
-
     # -- data ---------------------------------------------------------------------------------------------
 
     def setup_data(self) -> None:

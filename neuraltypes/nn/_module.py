@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import torch
 
@@ -43,13 +43,15 @@ class NeuralModule(torch.nn.Module, Typing, Serialization, Archivable):
         """The number of trainable weights (elements of parameters with ``requires_grad``)."""
         return sum(parameter.numel() for parameter in self.parameters() if parameter.requires_grad)
 
-    def freeze(self) -> None:
-        """Stop gradients to every parameter and switch to eval mode (see :meth:`unfreeze`)."""
+    def freeze(self) -> Self:
+        """Stop gradients to every parameter and switch to eval mode (see :meth:`unfreeze`); returns ``self``."""
         _freezing.freeze(self)
+        return self
 
-    def unfreeze(self, partial: bool = False) -> None:
+    def unfreeze(self, partial: bool = False) -> Self:
         """Make parameters trainable and switch to train mode; with ``partial``, as they were before freeze."""
         _freezing.unfreeze(self, partial)
+        return self
 
     @contextlib.contextmanager
     def as_frozen(self) -> Iterator[NeuralModule]:
