@@ -28,6 +28,12 @@ def test_num_weights_counts_trainable_elements() -> None:
     assert tower.num_weights == 4 * 4 + 4 + 4 * 2
 
 
+def test_freeze_and_unfreeze_return_the_module_as_lightning_does() -> None:
+    tower = Tower()
+    assert tower.freeze() is tower
+    assert tower.unfreeze() is tower
+
+
 def test_freeze_stops_all_gradients_and_switches_to_eval() -> None:
     tower = Tower()
     tower.freeze()
