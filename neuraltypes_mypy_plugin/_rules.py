@@ -1,6 +1,6 @@
 """Operation rules: read from ``.pyi`` files that declare, per operation, how it transforms a neural type.
 
-A rule file mirrors a module (``stubs/torch/nn/functional.pyi`` holds the rules of ``torch.nn.functional``).
+A rule file mirrors a module (``torch/nn/functional.pyi`` holds the rules of ``torch.nn.functional``).
 A function, a method of a class, or an annotated class attribute declares an operation; its return
 annotation (or the attribute's annotation) is a transform of a small fixed vocabulary, written like a
 subscripted type: ``Swap["dim0", "dim1"]``, ``Keep[ProbsType]``, ``Drop["dim", LabelsType, "int64"]``.
@@ -55,9 +55,12 @@ class Rule:
 
 
 def default_rule_dirs() -> tuple[Path, ...]:
-    """The rules shipped with the plugin: ``stubs/`` beside the package (source checkout) or inside it."""
+    """The rules shipped with the plugin: ``rules/`` inside the package (a wheel) or, in a source checkout,
+    ``stubs/neuraltypes_rules/`` (a folder of its own, so that ``stubs/`` on mypy's path never makes
+    ``torch.pyi`` here look like torch's stub)."""
     here = Path(__file__).resolve().parent
-    return tuple(path for path in (here / "stubs", here.parent / "stubs") if path.is_dir())
+    candidates = (here / "rules", here.parent / "stubs" / "neuraltypes_rules")
+    return tuple(path for path in candidates if path.is_dir())
 
 
 def rule_files(directories: Iterable[Path]) -> tuple[Path, ...]:

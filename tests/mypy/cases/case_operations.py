@@ -1,5 +1,5 @@
 # ruff: noqa  (mypy test data: lines carry their expected reports; NT axes strings are not Python)
-"""Neural types flow through common operations, by the rules under stubs/."""
+"""Neural types flow through common operations, by the rules under stubs/neuraltypes_rules/."""
 
 import einops
 import torch

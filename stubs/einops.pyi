@@ -1,3 +1,0 @@
-"""How einops transforms neural types (vocabulary in ``stubs/torch.pyi``): axes move by name in the pattern."""
-
-def rearrange(tensor, pattern) -> Rearrange["pattern"]: ...

@@ -1,0 +1,3 @@
+"""How einops transforms neural types (vocabulary in ``stubs/neuraltypes_rules/torch.pyi``): axes move by name in the pattern."""
+
+def rearrange(tensor, pattern) -> Rearrange["pattern"]: ...
