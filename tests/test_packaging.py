@@ -17,6 +17,9 @@ def _packages_on_disk() -> set[str]:
         for init in (ROOT / top).rglob("__init__.py"):
             relative = init.parent.relative_to(ROOT / top)
             found.add(".".join((installed_as, *relative.parts)))
+    rules = ROOT / "stubs" / "neuraltypes_rules"
+    for folder in [rules, *(p for p in rules.rglob("*") if p.is_dir())]:
+        found.add(".".join(("neuraltypes_mypy_plugin", "rules", *folder.relative_to(rules).parts)))
     return found
 
 
