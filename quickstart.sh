@@ -34,7 +34,7 @@ case "${1:-}" in
         setup
         shift
         export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-        echo "== ruff"; .venv/bin/ruff check .
+        echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
         echo "== mypy (strict, with the neuraltypes plugin)"; .venv/bin/mypy
         echo "== pytest"
         # pytest exits 5 when no test ran; that is a failure here too.

@@ -1,3 +1,3 @@
-"""How einops transforms neural types (vocabulary in ``stubs/neuraltypes_rules/torch.pyi``): axes move by name in the pattern."""
+"""How einops transforms neural types: axes move by name in the pattern (vocabulary: ``torch.pyi`` here)."""
 
 def rearrange(tensor, pattern) -> Rearrange["pattern"]: ...

@@ -1,4 +1,6 @@
-"""How ``torch.nn`` modules transform neural types when called (``layer(x)``; vocabulary in ``stubs/neuraltypes_rules/torch.pyi``).
+"""How ``torch.nn`` modules transform neural types when called (``layer(x)``).
+
+The vocabulary is described in ``stubs/neuraltypes_rules/torch.pyi``.
 
 A rule applies to the module class and to subclasses that do not define their own ``forward``.
 """

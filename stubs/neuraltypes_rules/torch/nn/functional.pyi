@@ -1,4 +1,4 @@
-"""How ``torch.nn.functional`` transforms neural types (the vocabulary is described in ``stubs/neuraltypes_rules/torch.pyi``)."""
+"""How ``torch.nn.functional`` transforms neural types (vocabulary: ``stubs/neuraltypes_rules/torch.pyi``)."""
 
 from neuraltypes.core import LogprobsType, ProbsType
 
