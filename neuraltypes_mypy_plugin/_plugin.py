@@ -39,6 +39,10 @@ from ._overrides import check_forward_override, is_module_class
 from ._rules import RuleSyntaxError, default_rule_dirs, load_rules, rule_files
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 
+# Modules whose functions and methods never declare neural types. Most calls mypy sees are into these (torch's
+# stubs included), so the plugin answers "no target" for them without walking their signatures.
+_NO_NEURAL_SIGNATURES = ("torch.", "builtins.", "typing.", "typing_extensions.", "collections.", "numpy.", "einops.")
+
 
 class NeuralTypesPlugin(Plugin):
     """mypy plugin for neural types: ``NT[...]`` annotations, checked calls and typed operations."""
@@ -99,11 +103,15 @@ class NeuralTypesPlugin(Plugin):
         return None if symbol is None else symbol.node
 
     def _function_target(self, fullname: str) -> CallTarget | None:
+        if fullname.startswith(_NO_NEURAL_SIGNATURES):
+            return None  # torch's and the standard library's callables declare no neural types: skip the walk
         symbol = self.lookup_fully_qualified(fullname)
         return None if symbol is None else function_target(symbol.node)
 
     def _method_target(self, fullname: str) -> CallTarget | None:
         owner, _, method = fullname.rpartition(".")
+        if owner.startswith(_NO_NEURAL_SIGNATURES) and method != "__call__":
+            return None  # as above; `module(x)` on a torch class still reaches a user subclass's forward below
         symbol = self.lookup_fully_qualified(owner) if owner else None
         if symbol is None or not isinstance(symbol.node, TypeInfo) or is_tensor_info(symbol.node):
             return None  # a tensor's own methods have no neural-typed parameters: the common case, kept fast
