@@ -7,8 +7,8 @@ the return hook checks the arguments with neural-type rules and types the result
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from mypy.nodes import Decorator, FuncDef, SymbolNode, TypeInfo
 from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, MethodSigContext
@@ -21,22 +21,38 @@ from ._messages import NEURAL_TYPE, argument_mismatch, size_clash
 MODULE_FULLNAME = "torch.nn.modules.module.Module"
 
 
-@dataclass(frozen=True)
-class CallTarget:
-    """A callable whose parameters carry neural types: how to name it, and its signature without ``self``."""
+class CallTarget(NamedTuple):
+    """A callable whose parameters carry neural types, read once per signature.
+
+    Attributes:
+        name: how messages name it: ``"forward" of "Encoder"``.
+        signature: its signature, without ``self``.
+        parameters: each parameter's neural type; None where it has none.
+        relaxed: the signature with each neural-typed parameter a tensor of unknown neural type.
+        result: the neural type of the result, when it is a tensor (not an Optional one); None otherwise.
+    """
 
     name: str
     signature: CallableType
+    parameters: tuple[TensorView | None, ...]
+    relaxed: CallableType
+    result: TensorView | None
 
 
-def function_target(node: SymbolNode | None) -> CallTarget | None:
+# Call targets by signature: ``id(signature) -> (signature, target)``. mypy's types are immutable, so a changed
+# definition (under the daemon) is a new signature object; holding the signature keeps its id from being reused.
+TargetMemo = dict[int, tuple[CallableType, "CallTarget | None"]]
+_MEMO_LIMIT = 65536
+
+
+def function_target(node: SymbolNode | None, memo: TargetMemo) -> CallTarget | None:
     signature = signature_of(node)
-    if node is None or signature is None or not _has_neural_parameters(signature):
+    if node is None or signature is None:
         return None
-    return CallTarget(f'"{node.name}"', signature)
+    return _memoized(memo, signature, lambda: _target(f'"{node.name}"', signature, drop_self=False))
 
 
-def method_target(info: TypeInfo, method: str) -> CallTarget | None:
+def method_target(info: TypeInfo, method: str, memo: TargetMemo) -> CallTarget | None:
     """The target of ``obj.method(...)``; for ``module(...)`` on an ``nn.Module``, its ``forward``."""
     if method == "__call__" and info.has_base(MODULE_FULLNAME):
         method = "forward"
@@ -45,14 +61,36 @@ def method_target(info: TypeInfo, method: str) -> CallTarget | None:
         return None
     node = owner.names[method].node
     signature = signature_of(node)
-    if signature is None or not signature.arg_types or not _has_neural_parameters(signature):
+    if signature is None or not signature.arg_types:
         return None
-    if _is_static(node):
-        return CallTarget(f'"{method}" of "{owner.name}"', signature)
-    without_self = signature.copy_modified(
-        arg_types=signature.arg_types[1:], arg_kinds=signature.arg_kinds[1:], arg_names=signature.arg_names[1:]
-    )
-    return CallTarget(f'"{method}" of "{owner.name}"', without_self)
+    name = f'"{method}" of "{owner.name}"'
+    return _memoized(memo, signature, lambda: _target(name, signature, drop_self=not _is_static(node)))
+
+
+def _memoized(memo: TargetMemo, signature: CallableType, make: Callable[[], CallTarget | None]) -> CallTarget | None:
+    cached = memo.get(id(signature))
+    if cached is not None and cached[0] is signature:
+        return cached[1]
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()  # a long daemon session: forget the definitions of earlier edits
+    target = make()
+    memo[id(signature)] = (signature, target)
+    return target
+
+
+def _target(name: str, signature: CallableType, drop_self: bool) -> CallTarget | None:
+    parameters = tuple(neural(arg) for arg in signature.arg_types)
+    if all(view is None for view in parameters):
+        return None
+    if drop_self:
+        parameters = parameters[1:]
+        signature = signature.copy_modified(
+            arg_types=signature.arg_types[1:], arg_kinds=signature.arg_kinds[1:], arg_names=signature.arg_names[1:]
+        )
+    relaxed = signature.copy_modified(arg_types=[_relax(arg) for arg in signature.arg_types])
+    # The result is typed with the call's sizes when it is a tensor; an Optional one keeps its declared type.
+    result = neural(signature.ret_type) if isinstance(get_proper_type(signature.ret_type), Instance) else None
+    return CallTarget(name, signature, parameters, relaxed, result)
 
 
 def _is_static(node: SymbolNode | None) -> bool:
@@ -73,21 +111,14 @@ def signature_of(node: SymbolNode | None) -> CallableType | None:
     return None
 
 
-def _has_neural_parameters(signature: CallableType) -> bool:
-    return any(neural(arg) is not None for arg in signature.arg_types)
-
-
 def neural(typ: Type) -> TensorView | None:
     view = tensor_view(typ)
     return view if view is not None and view.known else None
 
 
-def relaxed_signature(target: CallTarget) -> CallableType:
-    """The signature with each neural-typed tensor parameter made a tensor of unknown neural type."""
-    return target.signature.copy_modified(arg_types=[_relax(arg) for arg in target.signature.arg_types])
-
-
 def _relax(typ: Type) -> Type:
+    """A neural-typed tensor parameter made a tensor of unknown neural type: the signature hook gives mypy this,
+    so that its own nominal check does not report the tensors a second time, in its words."""
     view = neural(typ)
     if view is None:
         return typ
@@ -98,11 +129,11 @@ def _relax(typ: Type) -> Type:
 
 
 def relax_function(target: CallTarget, ctx: FunctionSigContext) -> CallableType:
-    return relaxed_signature(target)
+    return target.relaxed
 
 
 def relax_method(target: CallTarget, ctx: MethodSigContext) -> CallableType:
-    return relaxed_signature(target)
+    return target.relaxed
 
 
 def check_function_call(target: CallTarget, ctx: FunctionContext) -> Type:
@@ -122,8 +153,7 @@ def check_call(
     """Report arguments whose neural types do not fit; return the result type with the call's sizes."""
     bindings = CallBindings()
     signature = target.signature
-    for index, (declared_type, actuals) in enumerate(zip(signature.arg_types, arg_types, strict=False)):
-        declared = neural(declared_type)
+    for index, (declared, actuals) in enumerate(zip(target.parameters, arg_types, strict=False)):
         if declared is None:
             continue
         name = signature.arg_names[index] or str(index + 1)
@@ -135,7 +165,7 @@ def check_call(
             if mismatch is not None:
                 ctx.api.fail(_message(target, name, declared, found, mismatch), ctx.context, code=NEURAL_TYPE)
                 return default_return
-    return _result(signature.ret_type, default_return, bindings, ctx)
+    return _result(target.result, default_return, bindings, ctx)
 
 
 def _message(target: CallTarget, name: str, declared: TensorView, found: TensorView, mismatch: Mismatch) -> str:
@@ -151,10 +181,10 @@ def _message(target: CallTarget, name: str, declared: TensorView, found: TensorV
     return argument_mismatch(target.name, name, declared, found, mismatch.why)
 
 
-def _result(declared: Type, default_return: Type, bindings: CallBindings, ctx: FunctionContext | MethodContext) -> Type:
-    view = neural(declared)
-    proper = get_proper_type(declared)
-    if view is None or view.axes is None or not bindings.bound or not isinstance(proper, Instance):
+def _result(
+    view: TensorView | None, default_return: Type, bindings: CallBindings, ctx: FunctionContext | MethodContext
+) -> Type:
+    if view is None or view.axes is None or not bindings.bound:
         return default_return
     spelling = substitute(view.axes, bindings)
     str_type = ctx.api.named_generic_type("builtins.str", [])

@@ -11,7 +11,8 @@ ignore and its cache keeps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from mypy.nodes import COVARIANT, TypeInfo
 from mypy.plugin import ClassDefContext
@@ -74,8 +75,7 @@ def make_tensor_generic(ctx: ClassDefContext) -> None:
     info.add_type_vars()
 
 
-@dataclass(frozen=True)
-class TensorView:
+class TensorView(NamedTuple):
     """What the plugin knows about one tensor type: any part may be unknown (None).
 
     Attributes:
@@ -96,7 +96,7 @@ class TensorView:
 
 
 def is_tensor_info(info: TypeInfo) -> bool:
-    return any(base.fullname == TENSOR_FULLNAME for base in info.mro)
+    return info.has_base(TENSOR_FULLNAME)
 
 
 def tensor_view(typ: Type) -> TensorView | None:
@@ -110,8 +110,8 @@ def tensor_view(typ: Type) -> TensorView | None:
     if not isinstance(proper, Instance) or not is_tensor_info(proper.type):
         return None
     tensor = _tensor_instance(proper)
-    if tensor is None:
-        return TensorView(proper.type, None, None, None)
+    if tensor is None or (tensor.extra_attrs is None and all(isinstance(arg, AnyType) for arg in tensor.args)):
+        return TensorView(proper.type, None, None, None)  # the common case: a tensor of unknown neural type
     element = get_proper_type(tensor.args[1]) if len(tensor.args) > 1 else None
     return TensorView(
         proper.type,
@@ -188,11 +188,9 @@ def build_tensor(
     key: str | None = None
     if spelling is not None:
         try:
-            axes = parse_spelling(spelling)
+            key = _spelling_kinds_key(spelling)
         except ValueError:
             spelling = None
-        else:
-            key = None if UNKNOWN_AXIS in spelling.split() else kinds_key(axes)
     axes_arg: ProperType = AnyType(TypeOfAny.special_form) if key is None else LiteralType(key, str_type)
     element_arg: ProperType = AnyType(TypeOfAny.special_form) if element is None else element
     attrs: dict[str, Type] = {}
@@ -202,6 +200,17 @@ def build_tensor(
         attrs[_DTYPE_ATTR] = LiteralType(dtype, str_type)
     extra = ExtraAttrs(attrs, set(attrs)) if attrs else None
     return Instance(tensor_info, [axes_arg, element_arg], extra_attrs=extra)
+
+
+@lru_cache(maxsize=4096)
+def _spelling_kinds_key(spelling: str) -> str | None:
+    """The kinds key of a spelling; None when an unknown or wildcard axis leaves it open.
+
+    Raises:
+        ValueError: the spelling does not parse.
+    """
+    axes = parse_spelling(spelling)
+    return None if UNKNOWN_AXIS in spelling.split() else kinds_key(axes)
 
 
 def unknown_tensor(tensor_info: TypeInfo) -> Instance:

@@ -9,7 +9,8 @@ caller's axes substituted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 from mypy.types import Instance
 
@@ -24,8 +25,7 @@ _WHY = {
 }
 
 
-@dataclass(frozen=True)
-class Binding:
+class Binding(NamedTuple):
     """A size variable bound by an argument: the caller's spelling of the axis (or axes, for ``*name``)."""
 
     tokens: tuple[str, ...]
@@ -33,15 +33,16 @@ class Binding:
     argument: str
 
 
-@dataclass
 class CallBindings:
     """The size variables of one call, in the order the arguments bound them."""
 
-    bound: dict[str, Binding] = field(default_factory=dict)
+    __slots__ = ("bound",)
+
+    def __init__(self) -> None:
+        self.bound: dict[str, Binding] = {}
 
 
-@dataclass(frozen=True)
-class Mismatch:
+class Mismatch(NamedTuple):
     """Why an argument does not fit: a reason for the message, or a size clash with an earlier argument."""
 
     why: str
@@ -57,12 +58,45 @@ def check_argument(argument: str, declared: TensorView, found: TensorView, bindi
         return Mismatch(why)
     if declared.axes is None or found.axes is None:
         return None
-    declared_axes = parse_axes(declared.axes)
-    found_axes = _known_where_unknown(parse_spelling(found.axes), found.axes.split(), declared_axes)
-    result = NeuralType(declared_axes).compare(NeuralType(found_axes))
-    if result is not NeuralTypeComparisonResult.SAME:
-        return Mismatch(_WHY.get(result, "axes differ"))
-    return _bind(argument, declared_axes, found.axes.split(), found_axes, bindings)
+    fit = _axes_fit(declared.axes, found.axes)
+    if fit.result is not NeuralTypeComparisonResult.SAME:
+        return Mismatch(_WHY.get(fit.result, "axes differ"))
+    for name, tokens, sizes in fit.variables:
+        binding = Binding(tokens, sizes, argument)
+        earlier = bindings.bound.get(name)
+        if earlier is None:
+            bindings.bound[name] = binding
+        elif _clash(earlier, binding):
+            return Mismatch("size clash", name, earlier, binding)
+    return None
+
+
+class _Fit(NamedTuple):
+    """How found axes fit declared ones: the comparison, and what each size variable stands for (its name,
+    the caller's tokens, their sizes) when they fit."""
+
+    result: NeuralTypeComparisonResult
+    variables: tuple[tuple[str, tuple[str, ...], tuple[int | None, ...]], ...]
+
+
+@lru_cache(maxsize=4096)
+def _axes_fit(declared_spelling: str, found_spelling: str) -> _Fit:
+    """A pure function of the two spellings, so computed once per pair: a project repeats the same few."""
+    declared = parse_axes(declared_spelling)
+    tokens = found_spelling.split()
+    found = _known_where_unknown(parse_spelling(found_spelling), tokens, declared)
+    result = NeuralType(declared).compare(NeuralType(found))
+    if result is not NeuralTypeComparisonResult.SAME or any(axis.variadic for axis in found):
+        return _Fit(result, ())  # a mismatch, or the caller's own axes are open: nothing definite to bind
+    variables = tuple(
+        (
+            name,
+            tuple(tokens[i] for i in indices),
+            tuple(None if tokens[i] == UNKNOWN_AXIS else found[i].size for i in indices),
+        )
+        for name, indices in _alignment(declared, len(found))
+    )
+    return _Fit(result, variables)
 
 
 def _element_mismatch(declared: TensorView, found: TensorView) -> str | None:
@@ -106,26 +140,6 @@ def _known_where_unknown(
 def element_accepts(declared: Instance, found: Instance) -> bool:
     """NeMo's element rule: a subclass is accepted; ``VoidType`` declared accepts anything."""
     return declared.type.fullname == VOID_TYPE_FULLNAME or found.type.has_base(declared.type.fullname)
-
-
-def _bind(
-    argument: str,
-    declared: tuple[AxisType, ...],
-    tokens: list[str],
-    found: tuple[AxisType, ...],
-    bindings: CallBindings,
-) -> Mismatch | None:
-    if any(axis.variadic for axis in found):
-        return None  # the caller's own axes are open: nothing definite to bind
-    for name, indices in _alignment(declared, len(found)):
-        sizes = tuple(None if tokens[i] == UNKNOWN_AXIS else found[i].size for i in indices)
-        binding = Binding(tuple(tokens[i] for i in indices), sizes, argument)
-        earlier = bindings.bound.get(name)
-        if earlier is None:
-            bindings.bound[name] = binding
-        elif _clash(earlier, binding):
-            return Mismatch("size clash", name, earlier, binding)
-    return None
 
 
 def _alignment(declared: tuple[AxisType, ...], found_rank: int) -> list[tuple[str, range]]:

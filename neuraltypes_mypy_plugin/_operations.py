@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 from mypy.nodes import (
-    ArgKind,
     Expression,
     IntExpr,
     ListExpr,
@@ -27,16 +25,14 @@ from ._transforms import ArgumentValue, Call, apply
 MODULE_FULLNAME = "torch.nn.modules.module.Module"
 
 
-@dataclass
 class RuleIndex:
     """The rules by the names mypy asks about: a rule's public name (``torch.softmax``) is resolved to the
-    name of what it refers to (``torch._C._VariableFunctions.softmax``) the first time it is needed."""
+    name of what it refers to (``torch._C._VariableFunctions.softmax``) when the plugin is asked about it."""
 
-    rules: dict[str, Rule]
-    _by_last_name: dict[str, list[Rule]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for rule in self.rules.values():
+    def __init__(self, rules: dict[str, Rule]) -> None:
+        self.rules = rules
+        self._by_last_name: dict[str, list[Rule]] = {}
+        for rule in rules.values():
             self._by_last_name.setdefault(rule.target.rpartition(".")[2], []).append(rule)
 
     def function_rule(self, fullname: str, lookup: Lookup) -> Rule | None:
@@ -129,6 +125,10 @@ def _result(
     result = apply(rule, call)
     if result is None:
         return ctx.default_return_type
+    if items is None and result == sources[0]:
+        proper = get_proper_type(source)
+        if isinstance(proper, Instance) and proper.type is result.info:
+            return proper  # the source's own type, unchanged (an element-wise operation): nothing to build
     return _build(result, ctx.api.named_generic_type("builtins.str", []))
 
 
@@ -158,31 +158,25 @@ def _build(view: TensorView, str_type: Instance) -> Type:
     return build_tensor(view.info, str_type, view.axes, view.element, view.dtype)
 
 
-def _arguments(rule: Rule, ctx: FunctionContext | MethodContext) -> _Arguments:
-    return _Arguments(ctx.callee_arg_names, ctx.args, ctx.arg_kinds)
-
-
-@dataclass(frozen=True)
-class _Arguments:
+def _arguments(rule: Rule, ctx: FunctionContext | MethodContext) -> Callable[[str | int], ArgumentValue]:
     """The call's literal arguments by parameter name (the callee's names, as torch spells them)."""
+    names, args, kinds = ctx.callee_arg_names, ctx.args, ctx.arg_kinds
 
-    names: list[str | None]
-    args: list[list[Expression]]
-    kinds: list[list[ArgKind]]
-
-    def __call__(self, name: str | int) -> ArgumentValue:
+    def argument(name: str | int) -> ArgumentValue:
         if isinstance(name, int):
             return name
-        if name not in self.names:
+        if name not in names:
             return None
-        index = self.names.index(name)
-        expressions, kinds = self.args[index], self.kinds[index]
+        index = names.index(name)
+        expressions, expression_kinds = args[index], kinds[index]
         if not expressions:
             return None  # not passed: the operation's default (argmax without dim flattens: unknown)
-        if not kinds[0].is_star():
+        if not expression_kinds[0].is_star():
             return literal(expressions[0])
         values = [literal(expression) for expression in expressions]
         return tuple(v for v in values if isinstance(v, int)) if all(isinstance(v, int) for v in values) else None
+
+    return argument
 
 
 def literal(expression: Expression) -> ArgumentValue:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from mypy.nodes import SymbolNode, TypeInfo
 from mypy.options import Options
@@ -25,6 +25,7 @@ from mypy.types import CallableType, Type
 from ._annotation import NT_FULLNAME, analyze_nt
 from ._calls import (
     CallTarget,
+    TargetMemo,
     check_function_call,
     check_method_call,
     function_target,
@@ -39,9 +40,12 @@ from ._overrides import check_forward_override, is_module_class
 from ._rules import RuleSyntaxError, default_rule_dirs, load_rules, rule_files
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 
-# Modules whose functions and methods never declare neural types. Most calls mypy sees are into these (torch's
-# stubs included), so the plugin answers "no target" for them without walking their signatures.
-_NO_NEURAL_SIGNATURES = ("torch.", "builtins.", "typing.", "typing_extensions.", "collections.", "numpy.", "einops.")
+# Libraries whose functions and methods declare no neural types, and whose definitions do not change while mypy
+# (or its daemon) runs. Most names mypy asks about are theirs (torch's stubs included): the plugin answers "no
+# target" for them without walking their signatures, and computes each of its answers for such a name once.
+_LIBRARIES = ("torch.", "builtins.", "typing.", "typing_extensions.", "collections.", "numpy.", "einops.")
+
+_Hook = TypeVar("_Hook")
 
 
 class NeuralTypesPlugin(Plugin):
@@ -59,6 +63,9 @@ class NeuralTypesPlugin(Plugin):
             sys.stderr.write(f"neuraltypes_mypy_plugin: error: {error}\n")
             raise SystemExit(2) from None
         self._cache_key = cache_key(rule_files(directories))
+        # The hook for each library name asked about so far, per kind of hook (see `_LIBRARIES`).
+        self._library_hooks: dict[tuple[str, str], Any] = {}
+        self._targets: TargetMemo = {}
 
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
         return self._cache_key
@@ -73,28 +80,54 @@ class NeuralTypesPlugin(Plugin):
         return check_forward_override if is_module_class(self._lookup(fullname)) else None
 
     def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], CallableType] | None:
+        return self._once("function signature", fullname, self._function_signature_hook)
+
+    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        return self._once("function", fullname, self._function_hook)
+
+    def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
+        return self._once("method signature", fullname, self._method_signature_hook)
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        return self._once("method", fullname, self._method_hook)
+
+    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        return self._once("attribute", fullname, self._attribute_hook)
+
+    def _once(self, kind: str, fullname: str, find: Callable[[str], _Hook]) -> _Hook:
+        """``find(fullname)``, computed once per library name; a name of the project's is looked at every time,
+        since its definition may change under mypy's daemon."""
+        if not fullname.startswith(_LIBRARIES):
+            return find(fullname)
+        key = (kind, fullname)
+        if key not in self._library_hooks:
+            self._library_hooks[key] = find(fullname)
+        hook: _Hook = self._library_hooks[key]
+        return hook
+
+    def _function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], CallableType] | None:
         target = self._function_target(fullname)
         return None if target is None else partial(relax_function, target)
 
-    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+    def _function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         target = self._function_target(fullname)
         if target is not None:
             return partial(check_function_call, target)
         rule = self._rules.function_rule(fullname, self._lookup)
         return None if rule is None else partial(function_result, rule, self._lookup)
 
-    def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
+    def _method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
         target = self._method_target(fullname)
         return None if target is None else partial(relax_method, target)
 
-    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+    def _method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         target = self._method_target(fullname)
         if target is not None:
             return partial(check_method_call, target)
         rule = self._rules.member_rule(fullname, self._lookup)
         return None if rule is None else partial(method_result, rule, self._lookup)
 
-    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+    def _attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         rule = self._rules.member_rule(fullname, self._lookup)
         return None if rule is None or not rule.is_attribute else partial(attribute_result, rule, self._lookup)
 
@@ -103,16 +136,16 @@ class NeuralTypesPlugin(Plugin):
         return None if symbol is None else symbol.node
 
     def _function_target(self, fullname: str) -> CallTarget | None:
-        if fullname.startswith(_NO_NEURAL_SIGNATURES):
+        if fullname.startswith(_LIBRARIES):
             return None  # torch's and the standard library's callables declare no neural types: skip the walk
         symbol = self.lookup_fully_qualified(fullname)
-        return None if symbol is None else function_target(symbol.node)
+        return None if symbol is None else function_target(symbol.node, self._targets)
 
     def _method_target(self, fullname: str) -> CallTarget | None:
         owner, _, method = fullname.rpartition(".")
-        if owner.startswith(_NO_NEURAL_SIGNATURES) and method != "__call__":
+        if owner.startswith(_LIBRARIES) and method != "__call__":
             return None  # as above; `module(x)` on a torch class still reaches a user subclass's forward below
         symbol = self.lookup_fully_qualified(owner) if owner else None
         if symbol is None or not isinstance(symbol.node, TypeInfo) or is_tensor_info(symbol.node):
             return None  # a tensor's own methods have no neural-typed parameters: the common case, kept fast
-        return method_target(symbol.node, method)
+        return method_target(symbol.node, method, self._targets)

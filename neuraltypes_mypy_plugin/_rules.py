@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from neuraltypes.core import normalize_dtype
 
@@ -28,8 +28,7 @@ class RuleSyntaxError(ValueError):
         super().__init__(f"{path}:{line}: {what}")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """How one operation transforms its source tensor.
 
     Attributes:

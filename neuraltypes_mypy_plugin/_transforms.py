@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from mypy.types import Instance
 
@@ -22,8 +22,7 @@ from ._rules import Rule
 ArgumentValue = int | str | bool | tuple[int, ...] | None
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """What a transform sees of one call: its source tensor(s) and its literal arguments by parameter name."""
 
     source: TensorView
@@ -37,9 +36,9 @@ def apply(rule: Rule, call: Call) -> TensorView | None:
     if result is None:
         return None
     if call.element is not None:
-        result = replace(result, element=call.element)
+        result = result._replace(element=call.element)
     if rule.dtype is not None:
-        result = replace(result, dtype=rule.dtype)
+        result = result._replace(dtype=rule.dtype)
     return result
 
 
@@ -54,7 +53,7 @@ def _tokens(view: TensorView) -> list[str] | None:
 
 
 def _with_axes(view: TensorView, tokens: Sequence[str]) -> TensorView:
-    return replace(view, axes=" ".join(tokens))
+    return view._replace(axes=" ".join(tokens))
 
 
 def _position(value: ArgumentValue, rank: int) -> int | None:
@@ -68,7 +67,7 @@ def _keep(rule: Rule, call: Call) -> TensorView | None:
 
 
 def _keep_axes(rule: Rule, call: Call) -> TensorView | None:
-    return replace(call.source, dtype=None)
+    return call.source._replace(dtype=None)
 
 
 def _swap(rule: Rule, call: Call) -> TensorView | None:
@@ -167,7 +166,7 @@ def _common(views: Sequence[TensorView]) -> TensorView | None:
     if any(k != kinds[0] for k in kinds):
         return None
     elements = {None if view.element is None else view.element.type.fullname for view in views}
-    return first if len(elements) == 1 else replace(first, element=None)
+    return first if len(elements) == 1 else first._replace(element=None)
 
 
 _EINOPS_TOKEN = re.compile(r"\([^)]*\)|\.\.\.|[A-Za-z_][A-Za-z0-9_]*|\d+")
