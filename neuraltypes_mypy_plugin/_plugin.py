@@ -46,6 +46,7 @@ from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 _LIBRARIES = ("torch.", "builtins.", "typing.", "typing_extensions.", "collections.", "numpy.", "einops.")
 
 _Hook = TypeVar("_Hook")
+_UNSEEN: Any = object()
 
 
 class NeuralTypesPlugin(Plugin):
@@ -63,8 +64,10 @@ class NeuralTypesPlugin(Plugin):
             sys.stderr.write(f"neuraltypes_mypy_plugin: error: {error}\n")
             raise SystemExit(2) from None
         self._cache_key = cache_key(rule_files(directories))
-        # The hook for each library name asked about so far, per kind of hook (see `_LIBRARIES`).
-        self._library_hooks: dict[tuple[str, str], Any] = {}
+        # The hook for each library name asked about so far, one table per kind of hook (see `_LIBRARIES`).
+        self._library_hooks: dict[str, dict[str, Any]] = {
+            kind: {} for kind in ("function signature", "function", "method signature", "method", "attribute")
+        }
         self._targets: TargetMemo = {}
 
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
@@ -97,12 +100,12 @@ class NeuralTypesPlugin(Plugin):
     def _once(self, kind: str, fullname: str, find: Callable[[str], _Hook]) -> _Hook:
         """``find(fullname)``, computed once per library name; a name of the project's is looked at every time,
         since its definition may change under mypy's daemon."""
-        if not fullname.startswith(_LIBRARIES):
-            return find(fullname)
-        key = (kind, fullname)
-        if key not in self._library_hooks:
-            self._library_hooks[key] = find(fullname)
-        hook: _Hook = self._library_hooks[key]
+        known = self._library_hooks[kind]
+        hook: _Hook = known.get(fullname, _UNSEEN)
+        if hook is _UNSEEN:
+            hook = find(fullname)
+            if fullname.startswith(_LIBRARIES):
+                known[fullname] = hook
         return hook
 
     def _function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], CallableType] | None:
