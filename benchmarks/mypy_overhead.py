@@ -1,6 +1,9 @@
 """mypy's wall time with and without the neuraltypes plugin, on a generated project of typed model code.
 
-Run: ``python benchmarks/mypy_overhead.py`` (about 5 minutes on 2 cores; ``--quick`` for one round).
+Run: ``python benchmarks/mypy_overhead.py`` (about 4 minutes on 2 cores; ``--quick`` for one round).
+``--instructions`` counts the instructions each warm run executes, under valgrind's cachegrind (about 5
+minutes): the same figures on a busy machine as on a quiet one, where wall times on a shared 2-core machine
+move by a tenth from run to run.
 
 Baseline: the same mypy, the same project, without the plugin (where ``NT[...]`` is plain ``Tensor``),
 measured interleaved with the plugin runs in the same session. Four situations:
@@ -18,6 +21,7 @@ least disturbed by other processes on a shared machine). Targets: cold <= 1.15x,
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import statistics
 import subprocess
@@ -115,10 +119,16 @@ def write_configs(folder: Path) -> dict[str, Path]:
     return configs
 
 
-def run_mypy(config: Path, cache: Path, folder: Path) -> tuple[float, str]:
+CACHEGRIND = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+
+
+def run_mypy(config: Path, cache: Path, folder: Path, count_instructions: bool = False) -> tuple[float, str]:
+    """mypy's wall time in seconds, or with ``count_instructions`` the instructions it executed (under
+    cachegrind: about 20 times slower, and the same count on a busy machine as on a quiet one)."""
+    command = [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir", str(cache), "bench_models"]
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir", str(cache), "bench_models"],
+        CACHEGRIND + command if count_instructions else command,
         cwd=folder,
         capture_output=True,
         text=True,
@@ -127,6 +137,11 @@ def run_mypy(config: Path, cache: Path, folder: Path) -> tuple[float, str]:
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"mypy reported errors with {config.name}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    if count_instructions:
+        counted = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+        if counted is None:
+            raise RuntimeError(f"cachegrind printed no instruction count:\n{done.stderr[-3000:]}")
+        return float(counted.group(1).replace(",", "")), done.stdout.strip()
     return elapsed, done.stdout.strip()
 
 
@@ -177,10 +192,45 @@ def measure(rounds: int) -> None:
             )
 
 
+def count_instructions() -> None:
+    """The warm situations' instruction counts, plugin / baseline: a figure machine load does not move."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (cachegrind) on PATH")
+    with tempfile.TemporaryDirectory(prefix="neuraltypes-mypy-bench-") as name:
+        folder = Path(name)
+        lines = generate(folder)
+        configs = list(write_configs(folder).items())
+        print(f"project: {MODULES} modules, {lines} lines of typed model code; instructions executed, under cachegrind")
+        for variant, config in configs:
+            run_mypy(config, folder / f"cache-{variant}", folder)  # fills the cache, uncounted
+        counts: dict[tuple[str, str], float] = {}
+        steps = (
+            ("warm, project edited", "stage*.py"),
+            ("warm, unchanged", None),
+            ("warm, one module edited", f"stage{MODULES // 2}.py"),
+        )
+        for number, (situation, modules) in enumerate(steps):
+            if modules is not None:
+                edit_project(folder, number, modules)
+            for variant, config in configs:
+                counts[(situation, variant)] = run_mypy(config, folder / f"cache-{variant}", folder, True)[0]
+        for situation, _ in steps:
+            base, plugin = counts[(situation, "baseline")], counts[(situation, "plugin")]
+            ratio = plugin / base
+            print(f"{situation:>24}: baseline {base / 1e9:6.2f} G, plugin {plugin / 1e9:6.2f} G, ratio {ratio:.3f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round instead of three")
-    measure(1 if parser.parse_args().quick else 3)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under cachegrind instead (warm runs only)"
+    )
+    arguments = parser.parse_args()
+    if arguments.instructions:
+        count_instructions()
+    else:
+        measure(1 if arguments.quick else 3)
 
 
 if __name__ == "__main__":
