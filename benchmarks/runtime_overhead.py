@@ -1,27 +1,32 @@
 """Per-call overhead of the run-time check, as ratios to the plain call, measured interleaved in one run.
 
-    python benchmarks/runtime_overhead.py            # about a minute on a quiet 2-core machine
-    python benchmarks/runtime_overhead.py --rounds 5 # quicker, noisier
+    python benchmarks/runtime_overhead.py             # about a minute on a quiet 2-core machine
+    python benchmarks/runtime_overhead.py --rounds 50 # quicker, noisier
 
 Cases (issue 3): (a) ``f(x, y) -> x + y`` on three ``"b t c"`` tensors of 2x3x4; (b) a ``Linear(32,32)+ReLU``
 module forward on 8x16x32; (c) the same with checks switched off. Each against the plain call, jaxtyping +
 beartype, and a NeMo-style class (types in ``input_types``/``output_types`` properties, keyword calls).
 
-Every round times each variant once, in a shuffled order; a variant's ratio is the median over rounds of its
-time divided by the plain call's time in the same round, so machine load affects both sides of each ratio
-alike. The "best" column divides the best round of the variant by the best round of the plain call, the
-figure least disturbed by other processes on a shared machine.
+Many short rounds (a fraction of a millisecond per variant), each timing every variant once in a shuffled
+order, so that a burst of load from other processes falls on a few rounds and on both sides of their ratios.
+For each variant:
+
+* ``ratio``: the median over rounds of its time over the plain call's time in the same round, with a 95%
+  confidence interval of that median (from the order statistics of the per-round ratios);
+* ``added``: the median over rounds of its time minus the plain call's, in microseconds per call;
+* ``best``: its best round over the plain call's best round, the figure least disturbed by other processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -103,33 +108,54 @@ class BlockNemo(BlockPlain):
         return torch.relu(self.linear(x))
 
 
-def _variants() -> dict[str, dict[str, Call]]:
+def add_passthrough(x: Tensor, y: Tensor) -> Tensor:
+    """What any wrapper costs before it reads a switch: a Python function that passes its arguments on."""
+    return add_plain(x, y)
+
+
+class BlockPassthrough(BlockPlain):
+    def forward(self, x: Tensor) -> Tensor:
+        return BlockPlain.forward(self, x)
+
+
+def _cases() -> dict[str, dict[str, Call]]:
+    """Each case's variants; "plain" is the baseline of its case."""
     x, y = torch.ones(2, 3, 4), torch.ones(2, 3, 4)
     nemo_add = AddNemo()
     features = torch.randn(8, 16, 32)
     plain, checked, jax, nemo = BlockPlain(), BlockChecked(), BlockJaxtyping(), BlockNemo()
-    for module in (checked, jax, nemo):
-        module.load_state_dict(plain.state_dict())
+    passthrough = BlockPassthrough()
+    for module in (checked, jax, nemo, passthrough):
+        # One Linear, the same weight tensors: a copy's memory placement alone moves the forward by up to 0.5 us.
+        module.linear = plain.linear
+    name_a, name_b = "f(x, y) -> x + y, 2x3x4", "Linear(32,32)+ReLU forward, 8x16x32"
     return {
-        "(a) f(x, y) -> x + y, 2x3x4": {
+        f"(a) {name_a}": {
             "plain": lambda: add_plain(x, y),
             "neuraltypes": lambda: add_checked(x, y),
             "neuraltypes, keyword call": lambda: add_checked(x=x, y=y),
             "neuraltypes, NeMo-style class": lambda: nemo_add(x=x, y=y),
             "jaxtyping + beartype": lambda: add_jaxtyping(x, y),
         },
-        "(b) Linear(32,32)+ReLU forward, 8x16x32": {
+        f"(b) {name_b}": {
             "plain": lambda: plain(features),
             "neuraltypes": lambda: checked(features),
             "neuraltypes, NeMo-style class": lambda: nemo(x=features),
             "jaxtyping + beartype": lambda: jax(features),
         },
+        # The checked call inside ``disable_checks()``, entered per timing loop, not per call; the floor: what
+        # any Python wrapper costs before it reads a switch.
+        f"(c) checks disabled: {name_a}": {
+            "plain": lambda: add_plain(x, y),
+            "neuraltypes, checks disabled": _Disabled(lambda: add_checked(x, y)),
+            "pass-through wrapper (floor)": lambda: add_passthrough(x, y),
+        },
+        f"(c) checks disabled: {name_b}": {
+            "plain": lambda: plain(features),
+            "neuraltypes, checks disabled": _Disabled(lambda: checked(features)),
+            "pass-through wrapper (floor)": lambda: passthrough(features),
+        },
     }
-
-
-def _disabled(variants: dict[str, Call]) -> dict[str, Call]:
-    """The checked call inside ``disable_checks()``; the block is entered per timing loop, not per call."""
-    return {"plain": variants["plain"], "neuraltypes, checks disabled": _Disabled(variants["neuraltypes"])}
 
 
 class _Disabled:
@@ -150,50 +176,77 @@ def _time(call: Call, number: int) -> float:
     return (time.perf_counter() - start) / number
 
 
-def _measure(variants: dict[str, Call], rounds: int, number: int) -> dict[str, tuple[float, float, float]]:
-    """name -> (best seconds per call, median of the per-round ratios to plain, best over best plain)."""
+class Result(NamedTuple):
+    seconds: float  # best round, per call
+    ratio: float  # median over rounds of variant / plain
+    low: float  # 95% confidence interval of that median
+    high: float
+    added: float  # median over rounds of variant - plain, seconds per call
+    best: float  # best round / best plain round
+
+
+def _median_interval(values: list[float]) -> tuple[float, float, float]:
+    """The median and a distribution-free 95% confidence interval for it (binomial order statistics)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    half_width = 0.98 * math.sqrt(n)  # 1.96 * sqrt(n) / 2 ranks either side of the middle
+    low = max(math.floor(n / 2 - half_width), 0)
+    high = min(math.ceil(n / 2 + half_width), n - 1)
+    return statistics.median(ordered), ordered[low], ordered[high]
+
+
+def _measure(variants: dict[str, Call], rounds: int, number: int) -> dict[str, Result]:
     for call in variants.values():
-        call()  # warm up: first-call work, caches
+        for _ in range(number):
+            call()  # warm up: first-call work, caches
     order = list(variants)
     shuffle = random.Random(0).shuffle
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     ratios: dict[str, list[float]] = {name: [] for name in variants}
+    added: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         shuffle(order)  # no variant always runs right after another
         this_round = {name: _time(variants[name], number) for name in order}
+        plain = this_round["plain"]
         for name, value in this_round.items():
             seconds[name].append(value)
-            ratios[name].append(value / this_round["plain"])
+            ratios[name].append(value / plain)
+            added[name].append(value - plain)
     best_plain = min(seconds["plain"])
-    return {
-        name: (min(seconds[name]), statistics.median(ratios[name]), min(seconds[name]) / best_plain)
-        for name in variants
-    }
+    results = {}
+    for name in variants:
+        ratio, low, high = _median_interval(ratios[name])
+        results[name] = Result(
+            min(seconds[name]), ratio, low, high, statistics.median(added[name]), min(seconds[name]) / best_plain
+        )
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--calls", type=int, default=1000, help="calls per variant per round (case a)")
+    parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=200, help="calls per variant per round (case a)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    cases = _variants()
-    (name_a, case_a), (name_b, case_b) = cases.items()
-    runs = [
-        (name_a, case_a, args.calls),
-        (name_b, case_b, max(args.calls // 20, 20)),
-        ("(c) checks disabled: " + name_a[4:], _disabled(case_a), args.calls),
-        ("(c) checks disabled: " + name_b[4:], _disabled(case_b), max(args.calls // 20, 20)),
-    ]
+    calls_b = max(args.calls // 4, 5)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"torch {torch.__version__}, 1 thread, {args.rounds} interleaved rounds in shuffled order;\n"
-        "ratio: median over rounds of (variant / plain in the same round); best: best variant / best plain"
+        f"torch {torch.__version__}, 1 thread, {args.rounds} interleaved rounds in shuffled order, "
+        f"load average {load:.2f} at the start;\n"
+        "ratio: median over rounds of (variant / plain in the same round) [95% interval of that median];\n"
+        "added: median over rounds of (variant - plain) per call; best: best variant round / best plain round"
     )
-    for title, variants, number in runs:
-        print(f"\n{title}")
-        print(f"  {'variant':34} {'best':>10} {'ratio':>8} {'best':>8}")
-        for name, (seconds, ratio, best) in _measure(variants, args.rounds, number).items():
-            print(f"  {name:34} {seconds * 1e6:8.2f}us {ratio:7.2f}x {best:7.2f}x")
+    for title, variants in _cases().items():
+        number = calls_b if "Linear" in title else args.calls
+        print(f"\n{title} ({number} calls per variant per round)")
+        print(f"  {'variant':31} {'best':>9} {'ratio':>7} {'[95% interval]':>16} {'added':>9} {'best':>7}")
+        for name, r in _measure(variants, args.rounds, number).items():
+            print(
+                f"  {name:31} {r.seconds * 1e6:7.2f}us {r.ratio:6.3f}x [{r.low:6.3f}, {r.high:6.3f}] "
+                f"{r.added * 1e6:+7.2f}us {r.best:6.3f}x"
+            )
+    if hasattr(os, "getloadavg"):
+        print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

@@ -132,3 +132,24 @@ print(g is f, checks_enabled(), semantic_checks_enabled(), outcome)
 def test_the_environment_variable_disables_checking_at_import() -> None:
     assert _run(_PROBE, NEURALTYPES_DISABLE="1") == "True False False accepted"
     assert _run(_PROBE, NEURALTYPES_DISABLE_SEMANTIC="1") == "False True False accepted"
+
+
+def test_the_wrappers_one_read_summary_follows_every_switch() -> None:
+    from neuraltypes.runtime._switches import SWITCHES
+
+    assert SWITCHES.level == 2
+    with disable_semantic_checks():
+        assert SWITCHES.level == 1
+        with disable_checks():
+            assert SWITCHES.level == 0
+            with enable_checks():
+                assert SWITCHES.level == 1
+            assert SWITCHES.level == 0
+        assert SWITCHES.level == 1
+    assert SWITCHES.level == 2
+    levels: list[int] = []
+    with disable_checks():
+        thread = threading.Thread(target=lambda: levels.append(SWITCHES.level))
+        thread.start()
+        thread.join()
+    assert levels == [2]

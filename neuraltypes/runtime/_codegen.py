@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import linecache
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +80,29 @@ def _fail_statement(plan: Plan, where: str, explain: str) -> str:
     return f"raise _ntq_NTE({message!r}) if _ntq_compiling() else {explain}"
 
 
+_BINDING = re.compile(r"^ *(_ntv_\w+) = _ntq_s\d+\[[^\]]*\]$")
+
+
+def _drop_unread_sizes(*sections: list[str]) -> tuple[list[str], ...]:
+    """Leave out the plain bindings of sizes that nothing reads (``_ntv_b = _ntq_s1[0]``).
+
+    A size bound once and never compared again (the other tensors of the same layout are compared as whole
+    shapes) checks nothing; reading it from ``torch.Size`` costs a subscript per call. Only unconditional
+    subscript bindings go: they cannot fail (the rank was checked on the line before), so nothing is skipped.
+    """
+    lines = [line for section in sections for line in section]
+    reads: dict[str, int] = {}
+    for line in lines:
+        for name in re.findall(r"\b_ntv_\w+", line):
+            reads[name] = reads.get(name, 0) + 1
+    unread = set()
+    for line in lines:
+        match = _BINDING.match(line)
+        if match and reads[match.group(1)] == 1:
+            unread.add(line)
+    return tuple([line for line in section if line not in unread] for section in sections)
+
+
 def generate_source(plan: Plan, names: dict[str, object], function_name: str) -> str:
     """The source of the wrapper; fills ``names`` with the objects it refers to."""
     validate_names(plan)
@@ -102,11 +126,17 @@ def generate_source(plan: Plan, names: dict[str, object], function_name: str) ->
         emitter.finish_section()
         emitter.tag(plan.returns, "_ntq_r", tensor_parameters)
     return_lines = emitter.lines
+    argument_lines, return_lines = _drop_unread_sizes(argument_lines, return_lines)
 
-    off = "not _ntq_sw.checks" + (" or _ntq_compiling()" if plan.skip_when_compiling else "")
-    lines = [f"def {function_name}({header}):", f"    if {off}:", f"        return _ntq_fn({call})"]
+    # One read of the thread's switches per call: the semantic blocks test the same local (``_ntq_on > 1``).
+    lines = [f"def {function_name}({header}):"]
     if emitter.uses_semantic:
-        lines.append("    _ntq_sem = _ntq_sw.semantic")
+        lines.append("    _ntq_on = _ntq_sw.level")
+        off = "not _ntq_on"
+    else:
+        off = "not _ntq_sw.level"
+    off += " or _ntq_compiling()" if plan.skip_when_compiling else ""
+    lines += [f"    if {off}:", f"        return _ntq_fn({call})"]
     lines += [f"    _ntv_{name} = None" for name in sorted(emitter.needs_init)]
     lines += argument_lines
     if plan.returns is None:

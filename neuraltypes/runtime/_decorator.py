@@ -133,7 +133,7 @@ def _build(function: Callable[..., Any], hints: dict[str, Any], options: _Option
         dispatch = NemoDispatch(plan, options.nemo, _plain_wrapper(plan, name))
         source = (
             f"def {name}(*args, **kwargs):\n"
-            "    if not _ntq_sw.checks:\n"
+            "    if not _ntq_sw.level:\n"
             "        return _ntq_fn(*args, **kwargs)\n"
             "    return _ntq_nemo(args, kwargs)\n"
         )
