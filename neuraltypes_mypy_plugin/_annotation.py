@@ -19,8 +19,8 @@ from neuraltypes.core import normalize_dtype, parse_axes
 
 from ._carrier import ELEMENT_TYPE_FULLNAME, build_tensor, is_tensor_info, tensor_root_info
 from ._messages import NEURAL_TYPE
+from ._names import NT_FULLNAME as NT_FULLNAME
 
-NT_FULLNAME = "neuraltypes.core._nt.NT"
 _USAGE = 'write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)'
 
 

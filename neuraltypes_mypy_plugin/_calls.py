@@ -17,8 +17,7 @@ from mypy.types import CallableType, Instance, Type, UnionType, get_proper_type
 from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
 from ._matching import CallBindings, Mismatch, check_argument, substitute
 from ._messages import NEURAL_TYPE, argument_mismatch, size_clash
-
-MODULE_FULLNAME = "torch.nn.modules.module.Module"
+from ._names import MODULE_FULLNAME
 
 
 class CallTarget(NamedTuple):

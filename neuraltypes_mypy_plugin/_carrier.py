@@ -32,7 +32,8 @@ from mypy.types import (
 
 from neuraltypes.core import AxisKind, AxisType, NamedAxisKind, parse_axes
 
-TENSOR_FULLNAME = "torch._tensor.Tensor"
+from ._names import TENSOR_FULLNAME
+
 ELEMENT_TYPE_FULLNAME = "neuraltypes.core._elements.ElementType"
 VOID_TYPE_FULLNAME = "neuraltypes.core._elements.VoidType"
 

@@ -1,4 +1,4 @@
-"""The plugin's own settings, read from the mypy config file: extra rule directories.
+"""Where the plugin's rules are: shipped with it, and the extra rule directories of the mypy config file.
 
 ``mypy.ini`` / ``setup.cfg``::
 
@@ -17,9 +17,23 @@ from __future__ import annotations
 
 import configparser
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 SECTION = "neuraltypes_mypy_plugin"
+
+
+def default_rule_dirs() -> tuple[Path, ...]:
+    """The rules shipped with the plugin: ``rules/`` inside the package (a wheel) or, in a source checkout,
+    ``stubs/neuraltypes_rules/`` (a folder of its own, so that ``stubs/`` on mypy's path never makes
+    ``torch.pyi`` here look like torch's stub)."""
+    here = Path(__file__).resolve().parent
+    candidates = (here / "rules", here.parent / "stubs" / "neuraltypes_rules")
+    return tuple(path for path in candidates if path.is_dir())
+
+
+def rule_files(directories: Iterable[Path]) -> tuple[Path, ...]:
+    return tuple(sorted(path for directory in directories for path in directory.rglob("*.pyi")))
 
 
 class PluginConfigError(ValueError):

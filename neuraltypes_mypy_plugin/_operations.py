@@ -22,8 +22,6 @@ from ._lookup import Lookup
 from ._rules import Rule
 from ._transforms import ArgumentValue, Call, apply
 
-MODULE_FULLNAME = "torch.nn.modules.module.Module"
-
 
 class RuleIndex:
     """The rules by the names mypy asks about: a rule's public name (``torch.softmax``) is resolved to the

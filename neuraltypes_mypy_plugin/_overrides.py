@@ -11,9 +11,10 @@ from mypy.nodes import Context, FuncBase, SymbolNode, TypeInfo
 from mypy.plugin import ClassDefContext
 from mypy.types import CallableType, Type, UnboundType
 
-from ._calls import MODULE_FULLNAME, neural, signature_of
+from ._calls import neural, signature_of
 from ._matching import CallBindings, check_argument
 from ._messages import NEURAL_TYPE, describe
+from ._names import MODULE_FULLNAME
 
 
 def is_module_class(node: SymbolNode | None) -> bool:

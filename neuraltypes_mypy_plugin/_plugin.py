@@ -1,13 +1,16 @@
-"""The plugin object: claims only the hooks it serves, and hands each to a small named function."""
+"""The plugin object: claims only the hooks it serves, and loads its checker the first time one is needed.
+
+A run whose modules all come from mypy's cache asks for no hook, so it never imports the checker, the
+neuraltypes core or the rules: the plugin then costs mypy its cache key, and little else.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from functools import partial
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from mypy.nodes import SymbolNode, TypeInfo
 from mypy.options import Options
 from mypy.plugin import (
     AnalyzeTypeContext,
@@ -22,31 +25,19 @@ from mypy.plugin import (
 )
 from mypy.types import CallableType, Type
 
-from ._annotation import NT_FULLNAME, analyze_nt
-from ._calls import (
-    CallTarget,
-    TargetMemo,
-    check_function_call,
-    check_method_call,
-    function_target,
-    method_target,
-    relax_function,
-    relax_method,
-)
-from ._carrier import TENSOR_FULLNAME, is_tensor_info, make_tensor_generic
-from ._config import PluginConfigError, user_rule_dirs
-from ._operations import RuleIndex, attribute_result, function_result, method_result
-from ._overrides import check_forward_override, is_module_class
-from ._rules import RuleSyntaxError, default_rule_dirs, load_rules, rule_files
+from ._config import PluginConfigError, default_rule_dirs, rule_files, user_rule_dirs
+from ._names import NT_FULLNAME, TENSOR_FULLNAME
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 
-# Libraries whose functions and methods declare no neural types, and whose definitions do not change while mypy
-# (or its daemon) runs. Most names mypy asks about are theirs (torch's stubs included): the plugin answers "no
-# target" for them without walking their signatures, and computes each of its answers for such a name once.
-_LIBRARIES = ("torch.", "builtins.", "typing.", "typing_extensions.", "collections.", "numpy.", "einops.")
+if TYPE_CHECKING:
+    from ._hooks import Checker
+    from ._rules import Rule
 
-_Hook = TypeVar("_Hook")
-_UNSEEN: Any = object()
+
+def _stop(error: Exception) -> NoReturn:
+    """A configuration error, reported as mypy reports its own: a message and exit status 2."""
+    sys.stderr.write(f"neuraltypes_mypy_plugin: error: {error}\n")
+    raise SystemExit(2) from None
 
 
 class NeuralTypesPlugin(Plugin):
@@ -56,99 +47,52 @@ class NeuralTypesPlugin(Plugin):
         if PLUGIN_ALWAYS_TRUE not in options.always_true:
             options.always_true.append(PLUGIN_ALWAYS_TRUE)
         super().__init__(options)
+        self._shipped_rules = default_rule_dirs()
         try:
-            directories = default_rule_dirs() + user_rule_dirs(options.config_file)
-            self._rules = RuleIndex(load_rules(directories))
-        except (PluginConfigError, RuleSyntaxError) as error:
-            # A configuration error, reported as mypy reports its own: a message and exit status 2.
-            sys.stderr.write(f"neuraltypes_mypy_plugin: error: {error}\n")
-            raise SystemExit(2) from None
-        self._cache_key = cache_key(rule_files(directories))
-        # The hook for each library name asked about so far, one table per kind of hook (see `_LIBRARIES`).
-        self._library_hooks: dict[str, dict[str, Any]] = {
-            kind: {} for kind in ("function signature", "function", "method signature", "method", "attribute")
-        }
-        self._targets: TargetMemo = {}
+            user_directories = user_rule_dirs(options.config_file)
+        except PluginConfigError as error:
+            _stop(error)
+        user_rules: dict[str, Rule] = {}
+        if user_directories:  # read now, so that a malformed rule stops mypy whatever it goes on to check
+            from ._rules import RuleSyntaxError, load_rules
+
+            try:
+                user_rules = load_rules(user_directories)
+            except RuleSyntaxError as error:
+                _stop(error)
+        self._user_rules = user_rules
+        self._cache_key = cache_key(rule_files(self._shipped_rules + user_directories))
+
+    @cached_property
+    def _checker(self) -> Checker:
+        """The checker, imported and built the first time mypy asks for a hook this plugin serves."""
+        from ._hooks import Checker
+
+        return Checker(self._shipped_rules, self._user_rules, self.lookup_fully_qualified)
 
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
         return self._cache_key
 
     def get_customize_class_mro_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
-        return make_tensor_generic if fullname == TENSOR_FULLNAME else None
+        return self._checker.tensor_class_hook if fullname == TENSOR_FULLNAME else None
 
     def get_type_analyze_hook(self, fullname: str) -> Callable[[AnalyzeTypeContext], Type] | None:
-        return analyze_nt if fullname == NT_FULLNAME else None
+        return self._checker.nt_annotation_hook if fullname == NT_FULLNAME else None
 
     def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
-        return check_forward_override if is_module_class(self._lookup(fullname)) else None
+        return self._checker.base_class_hook(fullname)
 
     def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], CallableType] | None:
-        return self._once("function signature", fullname, self._function_signature_hook)
+        return self._checker.function_signature_hook(fullname)
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        return self._once("function", fullname, self._function_hook)
+        return self._checker.function_hook(fullname)
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
-        return self._once("method signature", fullname, self._method_signature_hook)
+        return self._checker.method_signature_hook(fullname)
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        return self._once("method", fullname, self._method_hook)
+        return self._checker.method_hook(fullname)
 
     def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
-        return self._once("attribute", fullname, self._attribute_hook)
-
-    def _once(self, kind: str, fullname: str, find: Callable[[str], _Hook]) -> _Hook:
-        """``find(fullname)``, computed once per library name; a name of the project's is looked at every time,
-        since its definition may change under mypy's daemon."""
-        known = self._library_hooks[kind]
-        hook: _Hook = known.get(fullname, _UNSEEN)
-        if hook is _UNSEEN:
-            hook = find(fullname)
-            if fullname.startswith(_LIBRARIES):
-                known[fullname] = hook
-        return hook
-
-    def _function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], CallableType] | None:
-        target = self._function_target(fullname)
-        return None if target is None else partial(relax_function, target)
-
-    def _function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        target = self._function_target(fullname)
-        if target is not None:
-            return partial(check_function_call, target)
-        rule = self._rules.function_rule(fullname, self._lookup)
-        return None if rule is None else partial(function_result, rule, self._lookup)
-
-    def _method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
-        target = self._method_target(fullname)
-        return None if target is None else partial(relax_method, target)
-
-    def _method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        target = self._method_target(fullname)
-        if target is not None:
-            return partial(check_method_call, target)
-        rule = self._rules.member_rule(fullname, self._lookup)
-        return None if rule is None else partial(method_result, rule, self._lookup)
-
-    def _attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
-        rule = self._rules.member_rule(fullname, self._lookup)
-        return None if rule is None or not rule.is_attribute else partial(attribute_result, rule, self._lookup)
-
-    def _lookup(self, fullname: str) -> SymbolNode | None:
-        symbol = self.lookup_fully_qualified(fullname)
-        return None if symbol is None else symbol.node
-
-    def _function_target(self, fullname: str) -> CallTarget | None:
-        if fullname.startswith(_LIBRARIES):
-            return None  # torch's and the standard library's callables declare no neural types: skip the walk
-        symbol = self.lookup_fully_qualified(fullname)
-        return None if symbol is None else function_target(symbol.node, self._targets)
-
-    def _method_target(self, fullname: str) -> CallTarget | None:
-        owner, _, method = fullname.rpartition(".")
-        if owner.startswith(_LIBRARIES) and method != "__call__":
-            return None  # as above; `module(x)` on a torch class still reaches a user subclass's forward below
-        symbol = self.lookup_fully_qualified(owner) if owner else None
-        if symbol is None or not isinstance(symbol.node, TypeInfo) or is_tensor_info(symbol.node):
-            return None  # a tensor's own methods have no neural-typed parameters: the common case, kept fast
-        return method_target(symbol.node, method, self._targets)
+        return self._checker.attribute_hook(fullname)

@@ -53,19 +53,6 @@ class Rule(NamedTuple):
     is_attribute: bool = False
 
 
-def default_rule_dirs() -> tuple[Path, ...]:
-    """The rules shipped with the plugin: ``rules/`` inside the package (a wheel) or, in a source checkout,
-    ``stubs/neuraltypes_rules/`` (a folder of its own, so that ``stubs/`` on mypy's path never makes
-    ``torch.pyi`` here look like torch's stub)."""
-    here = Path(__file__).resolve().parent
-    candidates = (here / "rules", here.parent / "stubs" / "neuraltypes_rules")
-    return tuple(path for path in candidates if path.is_dir())
-
-
-def rule_files(directories: Iterable[Path]) -> tuple[Path, ...]:
-    return tuple(sorted(path for directory in directories for path in directory.rglob("*.pyi")))
-
-
 def load_rules(directories: Iterable[Path]) -> dict[str, Rule]:
     """Every rule in the directories, by target; a later directory overrides an earlier one's rule.
 

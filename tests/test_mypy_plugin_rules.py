@@ -7,8 +7,8 @@ from pathlib import Path
 import mypy.api
 import pytest
 
-from neuraltypes_mypy_plugin._config import PluginConfigError, user_rule_dirs
-from neuraltypes_mypy_plugin._rules import Rule, RuleSyntaxError, default_rule_dirs, load_rules, rule_files
+from neuraltypes_mypy_plugin._config import PluginConfigError, default_rule_dirs, rule_files, user_rule_dirs
+from neuraltypes_mypy_plugin._rules import Rule, RuleSyntaxError, load_rules
 from neuraltypes_mypy_plugin._version import __version__, cache_key
 
 
