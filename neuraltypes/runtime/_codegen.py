@@ -2,8 +2,9 @@
 
 Python binds positional and keyword arguments itself (no ``Signature.bind``), symbolic sizes are local
 variables of the wrapper (so nesting, recursion and threads cannot see each other's bindings, and a failed
-check leaves nothing behind), dtype families are frozensets of ``torch.dtype``, size arithmetic is compiled
-in, and the hot path never builds a message: on a violation it hands the arguments to the explainer.
+check leaves nothing behind), dtype families are tuples of ``torch.dtype`` (most common first), size
+arithmetic is compiled in, and the hot path never builds a message: on a violation it hands the arguments to
+the explainer.
 """
 
 from __future__ import annotations
