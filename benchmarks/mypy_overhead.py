@@ -2,8 +2,8 @@
 
 Run: ``python benchmarks/mypy_overhead.py`` (about 4 minutes on 2 cores; ``--quick`` for one round).
 ``--instructions`` counts the instructions each warm run executes, under valgrind's cachegrind (about 5
-minutes): the same figures on a busy machine as on a quiet one, where wall times on a shared 2-core machine
-move by a tenth from run to run.
+minutes; ``--cold`` adds the cold run, about 20 minutes more): the same figures on a busy machine as on a
+quiet one, where wall times on a shared 2-core machine move by a tenth from run to run.
 
 Baseline: the same mypy, the same project, without the plugin (where ``NT[...]`` is plain ``Tensor``),
 measured interleaved with the plugin runs in the same session. Four situations:
@@ -192,8 +192,9 @@ def measure(rounds: int) -> None:
             )
 
 
-def count_instructions() -> None:
-    """The warm situations' instruction counts, plugin / baseline: a figure machine load does not move."""
+def count_instructions(cold: bool) -> None:
+    """The instruction counts, plugin / baseline, of the warm situations (and with ``cold`` of a cold run):
+    figures that machine load does not move."""
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (cachegrind) on PATH")
     with tempfile.TemporaryDirectory(prefix="neuraltypes-mypy-bench-") as name:
@@ -201,9 +202,9 @@ def count_instructions() -> None:
         lines = generate(folder)
         configs = list(write_configs(folder).items())
         print(f"project: {MODULES} modules, {lines} lines of typed model code; instructions executed, under cachegrind")
-        for variant, config in configs:
-            run_mypy(config, folder / f"cache-{variant}", folder)  # fills the cache, uncounted
         counts: dict[tuple[str, str], float] = {}
+        for variant, config in configs:  # fills the cache; counted only with `cold` (20 times slower)
+            counts[("cold", variant)] = run_mypy(config, folder / f"cache-{variant}", folder, cold)[0]
         steps = (
             ("warm, project edited", "stage*.py"),
             ("warm, unchanged", None),
@@ -214,7 +215,7 @@ def count_instructions() -> None:
                 edit_project(folder, number, modules)
             for variant, config in configs:
                 counts[(situation, variant)] = run_mypy(config, folder / f"cache-{variant}", folder, True)[0]
-        for situation, _ in steps:
+        for situation in (["cold"] if cold else []) + [situation for situation, _ in steps]:
             base, plugin = counts[(situation, "baseline")], counts[(situation, "plugin")]
             ratio = plugin / base
             print(f"{situation:>24}: baseline {base / 1e9:6.2f} G, plugin {plugin / 1e9:6.2f} G, ratio {ratio:.3f}x")
@@ -226,9 +227,10 @@ def main() -> None:
     parser.add_argument(
         "--instructions", action="store_true", help="count instructions under cachegrind instead (warm runs only)"
     )
+    parser.add_argument("--cold", action="store_true", help="with --instructions: count a cold run too (+20 min)")
     arguments = parser.parse_args()
     if arguments.instructions:
-        count_instructions()
+        count_instructions(arguments.cold)
     else:
         measure(1 if arguments.quick else 3)
 
