@@ -225,7 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round instead of three")
     parser.add_argument(
-        "--instructions", action="store_true", help="count instructions under cachegrind instead (warm runs only)"
+        "--instructions", action="store_true", help="count instructions under cachegrind instead (warm runs)"
     )
     parser.add_argument("--cold", action="store_true", help="with --instructions: count a cold run too (+20 min)")
     arguments = parser.parse_args()
