@@ -13,6 +13,7 @@ import inspect
 import itertools
 import linecache
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -81,26 +82,18 @@ def _fail_statement(plan: Plan, where: str, explain: str) -> str:
     return f"raise _ntq_NTE({message!r}) if _ntq_compiling() else {explain}"
 
 
-_BINDING = re.compile(r"^ *(_ntv_\w+) = _ntq_s\d+\[[^\]]*\]$")
+_SIZE_VARIABLE = re.compile(r"\b_ntv_\w+")
 
 
-def _drop_unread_sizes(*sections: list[str]) -> tuple[list[str], ...]:
-    """Leave out the plain bindings of sizes that nothing reads (``_ntv_b = _ntq_s1[0]``).
+def _drop_unread_sizes(bindings: dict[str, str], *sections: list[str]) -> tuple[list[str], ...]:
+    """Leave out the unconditional bindings (``_ntv_b = _ntq_s1[0]``) of sizes that nothing reads.
 
     A size bound once and never compared again (the other tensors of the same layout are compared as whole
-    shapes) checks nothing; reading it from ``torch.Size`` costs a subscript per call. Only unconditional
-    subscript bindings go: they cannot fail (the rank was checked on the line before), so nothing is skipped.
+    shapes) checks nothing; reading it from ``torch.Size`` costs a subscript per call. The bindings are the
+    emitter's unconditional ones, which subscript a shape whose rank was checked first: none can fail.
     """
-    lines = [line for section in sections for line in section]
-    reads: dict[str, int] = {}
-    for line in lines:
-        for name in re.findall(r"\b_ntv_\w+", line):
-            reads[name] = reads.get(name, 0) + 1
-    unread = set()
-    for line in lines:
-        match = _BINDING.match(line)
-        if match and reads[match.group(1)] == 1:
-            unread.add(line)
+    reads = Counter(name for section in sections for line in section for name in _SIZE_VARIABLE.findall(line))
+    unread = {line for variable, line in bindings.items() if reads[variable] == 1}
     return tuple([line for line in section if line not in unread] for section in sections)
 
 
@@ -127,7 +120,7 @@ def generate_source(plan: Plan, names: dict[str, object], function_name: str) ->
         emitter.finish_section()
         emitter.tag(plan.returns, "_ntq_r", tensor_parameters)
     return_lines = emitter.lines
-    argument_lines, return_lines = _drop_unread_sizes(argument_lines, return_lines)
+    argument_lines, return_lines = _drop_unread_sizes(emitter.plain_bindings, argument_lines, return_lines)
 
     # One read of the thread's switches per call: the semantic blocks test the same local (``_ntq_on > 1``).
     lines = [f"def {function_name}({header}):"]

@@ -42,6 +42,7 @@ class Emitter:
         self.conditional = 0
         self.state: dict[str, str] = {}  # size variable -> "bound" (on every path) or "maybe"
         self.needs_init: set[str] = set()
+        self.plain_bindings: dict[str, str] = {}  # size variable -> its line, where bound unconditionally
         self.deferred: list[tuple[str, DimExpr, str]] = []
         self.shapes: dict[tuple[AxisType, ...], str] = {}
         self.uses_semantic = False
@@ -194,6 +195,7 @@ class Emitter:
             self.emit(f"if {at} != {var}: {self.fail}")
         elif state is None and not self.conditional:
             self.emit(f"{var} = {at}")
+            self.plain_bindings[var] = self.lines[-1]
             self.state[name] = "bound"
         else:
             self.needs_init.add(name)
