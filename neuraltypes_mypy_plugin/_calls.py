@@ -7,7 +7,7 @@ the return hook checks the arguments with neural-type rules and types the result
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from mypy.nodes import Decorator, FuncDef, SymbolNode, TypeInfo
@@ -48,7 +48,7 @@ def function_target(node: SymbolNode | None, memo: TargetMemo) -> CallTarget | N
     signature = signature_of(node)
     if node is None or signature is None:
         return None
-    return _memoized(memo, signature, lambda: _target(f'"{node.name}"', signature, drop_self=False))
+    return _memoized(memo, signature, f'"{node.name}"', drop_self=False)
 
 
 def method_target(info: TypeInfo, method: str, memo: TargetMemo) -> CallTarget | None:
@@ -62,17 +62,16 @@ def method_target(info: TypeInfo, method: str, memo: TargetMemo) -> CallTarget |
     signature = signature_of(node)
     if signature is None or not signature.arg_types:
         return None
-    name = f'"{method}" of "{owner.name}"'
-    return _memoized(memo, signature, lambda: _target(name, signature, drop_self=not _is_static(node)))
+    return _memoized(memo, signature, f'"{method}" of "{owner.name}"', drop_self=not _is_static(node))
 
 
-def _memoized(memo: TargetMemo, signature: CallableType, make: Callable[[], CallTarget | None]) -> CallTarget | None:
+def _memoized(memo: TargetMemo, signature: CallableType, name: str, drop_self: bool) -> CallTarget | None:
     cached = memo.get(id(signature))
     if cached is not None and cached[0] is signature:
         return cached[1]
     if len(memo) >= _MEMO_LIMIT:
         memo.clear()  # a long daemon session: forget the definitions of earlier edits
-    target = make()
+    target = _target(name, signature, drop_self)
     memo[id(signature)] = (signature, target)
     return target
 

@@ -28,7 +28,6 @@ class RuleIndex:
     name of what it refers to (``torch._C._VariableFunctions.softmax``) when the plugin is asked about it."""
 
     def __init__(self, rules: dict[str, Rule]) -> None:
-        self.rules = rules
         self._by_last_name: dict[str, list[Rule]] = {}
         for rule in rules.values():
             self._by_last_name.setdefault(rule.target.rpartition(".")[2], []).append(rule)
