@@ -207,11 +207,23 @@ def test_compare_is_reflexive(t: NeuralType) -> None:
 
 @given(_types, _types)
 def test_less_and_greater_mirror_each_other(a: NeuralType, b: NeuralType) -> None:
+    """Where the axes accept each other both ways, LESS one way is GREATER the other (axes alone are directional:
+    see the next test)."""
     forward, backward = a.compare(b), b.compare(a)
-    if forward is R.LESS:
+    axes_a, axes_b = NeuralType(a.axes), NeuralType(b.axes)
+    axes_both_ways = axes_a.compare(axes_b) is R.SAME and axes_b.compare(axes_a) is R.SAME
+    if axes_both_ways and forward is R.LESS:
         assert backward is R.GREATER
-    if forward is R.GREATER:
+    if axes_both_ways and forward is R.GREATER:
         assert backward is R.LESS
+
+
+def test_a_sized_axis_makes_the_comparison_directional() -> None:
+    """NeMo's rule: ``B`` accepts ``B:1``, but ``B:1`` does not accept ``B`` (its size is not known to be 1). With
+    element types ordered the other way, one direction is LESS and the other INCOMPATIBLE, not GREATER."""
+    unsized, sized = NeuralType("B B", EncodedRepresentation()), NeuralType("B B:1", ChannelType())
+    assert unsized.compare(sized) is R.LESS
+    assert sized.compare(unsized) is R.INCOMPATIBLE
 
 
 @given(_axes, _elements, st.randoms())
