@@ -135,21 +135,49 @@ def test_the_environment_variable_disables_checking_at_import() -> None:
 
 
 def test_the_wrappers_one_read_summary_follows_every_switch() -> None:
-    from neuraltypes.runtime._switches import SWITCHES
+    from neuraltypes.runtime._switches import current_level
 
-    assert SWITCHES.level == 2
+    assert current_level() is True
     with disable_semantic_checks():
-        assert SWITCHES.level == 1
+        assert current_level() == 1 and current_level() is not True
         with disable_checks():
-            assert SWITCHES.level == 0
+            assert current_level() is False
             with enable_checks():
-                assert SWITCHES.level == 1
-            assert SWITCHES.level == 0
-        assert SWITCHES.level == 1
-    assert SWITCHES.level == 2
-    levels: list[int] = []
+                assert current_level() == 1 and current_level() is not True
+            assert current_level() is False
+        assert current_level() == 1 and current_level() is not True
+    assert current_level() is True
+    levels: list[object] = []
     with disable_checks():
-        thread = threading.Thread(target=lambda: levels.append(SWITCHES.level))
+        thread = threading.Thread(target=lambda: levels.append(current_level()))
         thread.start()
         thread.join()
-    assert levels == [2]
+    assert levels == [True] and levels[0] is True
+
+
+def test_each_asyncio_task_has_its_own_switches() -> None:
+    import asyncio
+
+    async def main() -> list[str]:
+        order: list[str] = []
+        inside = asyncio.Event()
+        done = asyncio.Event()
+
+        async def disabled() -> None:
+            with disable_checks():
+                f(torch.ones(3))  # type: ignore[arg-type]
+                order.append("disabled task ran unchecked")
+                inside.set()
+                await done.wait()  # still inside its block while the other task runs
+
+        async def checked() -> None:
+            await inside.wait()
+            with pytest.raises(NeuralTypeError):
+                f(torch.ones(3))
+            order.append("other task still checked")
+            done.set()
+
+        await asyncio.gather(disabled(), checked())
+        return order
+
+    assert asyncio.run(main()) == ["disabled task ran unchecked", "other task still checked"]

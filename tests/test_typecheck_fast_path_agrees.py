@@ -35,21 +35,24 @@ def _explainer_rejects(hints: list[Any], values: list[Any]) -> bool:
     return False
 
 
-def _checked(hints: list[Any]) -> Any:
+def _checked(hints: list[Any], instrument: bool) -> Any:
     def g(a0: Any, a1: Any) -> None:
         return None
 
     g.__annotations__ = {"a0": hints[0], "a1": hints[1]}
-    return typecheck(g)
+    checked = typecheck(instrument=instrument)(g)
+    assert ("_ntq_level" in checked.__code__.co_freevars) is instrument  # the function itself, or a wrapper
+    return checked
 
 
+@pytest.mark.parametrize("instrument", [True, False], ids=["instrumented", "wrapper"])
 @pytest.mark.parametrize("first", AXES)
-def test_fast_path_and_explainer_agree(first: str) -> None:
+def test_fast_path_and_explainer_agree(first: str, instrument: bool) -> None:
     checked_pairs = 0
     for second, optional in itertools.product(AXES, (False, True)):
         hints: list[Any] = [NT[Tensor, first] | None if optional else NT[Tensor, first], NT[Tensor, second]]
         try:
-            checked = _checked(hints)
+            checked = _checked(hints, instrument)
         except TypeError:
             continue  # a combination the decorator refuses (an expression nothing binds, *b and b)
         checked_pairs += 1
@@ -70,12 +73,13 @@ LIST_ITEMS: list[tuple[int, ...]] = [shape for rank in (1, 2) for shape in itert
 LISTS = [list(items) for length in range(3) for items in itertools.product(LIST_ITEMS, repeat=length)]
 
 
+@pytest.mark.parametrize("instrument", [True, False], ids=["instrumented", "wrapper"])
 @pytest.mark.parametrize("first", AXES)
-def test_fast_path_and_explainer_agree_on_lists(first: str) -> None:
+def test_fast_path_and_explainer_agree_on_lists(first: str, instrument: bool) -> None:
     for second in AXES:
         hints: list[Any] = [NT[Tensor, first], list[NT[Tensor, second]]]
         try:
-            checked = _checked(hints)
+            checked = _checked(hints, instrument)
         except TypeError:
             continue
         for shape_a, items in itertools.product(SHAPES, LISTS):

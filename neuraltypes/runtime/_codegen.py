@@ -1,10 +1,12 @@
-"""Code generation: one wrapper per decorated function, with the function's own signature.
+"""Code generation: the checking lines of a decorated function, and the wrapper that runs them.
 
-Python binds positional and keyword arguments itself (no ``Signature.bind``), symbolic sizes are local
-variables of the wrapper (so nesting, recursion and threads cannot see each other's bindings, and a failed
-check leaves nothing behind), dtype families are tuples of ``torch.dtype`` (most common first), size
-arithmetic is compiled in, and the hot path never builds a message: on a violation it hands the arguments to
-the explainer.
+``check_lines`` writes the checks as Python source lines at function-body level. ``_instrument`` puts them into
+the function's own code; ``generate_source`` puts them into a wrapper with the function's own signature (where
+instrumenting cannot be done safely), so that Python binds positional and keyword arguments itself (no
+``Signature.bind``). Either way symbolic sizes are local variables of the frame that checks (so nesting,
+recursion and threads cannot see each other's bindings, and a failed check leaves nothing behind), dtype
+families are tuples of ``torch.dtype`` (most common first), size arithmetic is compiled in, and the hot path
+never builds a message: on a violation it hands the call's values to the explainer.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import itertools
 import linecache
 import re
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import torch
 
@@ -24,23 +26,22 @@ from ._errors import NeuralTypeError
 from ._explain import explain_call
 from ._plan import Plan
 from ._specs import OptionalSpec, TensorSpec, UnionSpec
-from ._switches import SWITCHES
+from ._switches import current_level
 
-__all__ = ["generate_source", "install"]
+__all__ = ["RESERVED", "CheckLines", "check_lines", "generate_source", "install", "switch_lines"]
 
-_RESERVED = ("_ntq_", "_ntv_")
+RESERVED = ("_ntq_", "_ntv_")
+"""Prefixes of the names the checks use: no parameter, and no name in an instrumented function, may start so."""
 _SERIAL = itertools.count()
 
 
-def _header_and_call(signature: inspect.Signature) -> tuple[str, str, list[str]]:
+def _header_and_call(signature: inspect.Signature) -> tuple[str, str]:
     header: list[str] = []
     call: list[str] = []
     positional_only = False
     star_written = False
     for parameter in signature.parameters.values():
         name = parameter.name
-        if name.startswith(_RESERVED):
-            raise TypeError(f"@typecheck cannot wrap a function with a parameter named {name!r} (reserved prefix)")
         kind = parameter.kind
         if kind is inspect.Parameter.POSITIONAL_ONLY:
             positional_only = True
@@ -66,20 +67,34 @@ def _header_and_call(signature: inspect.Signature) -> tuple[str, str, list[str]]
             call.append(name)
     if positional_only:
         header.append("/")
-    return ", ".join(header), ", ".join(call), list(signature.parameters)
+    return ", ".join(header), ", ".join(call)
 
 
-def _fail_statement(plan: Plan, where: str, explain: str) -> str:
+def _fail_statement(emitter: Emitter, where: str, values: str) -> str:
     """Raise the explainer's error; while torch.compile traces, a fixed message (Dynamo cannot trace the explainer).
 
     With ``fullgraph=False`` Dynamo then runs the call eagerly and the explainer's error comes out; with
-    ``fullgraph=True`` Dynamo reports ``Unsupported: Observed exception`` with this message inside.
+    ``fullgraph=True`` it reports ``Unsupported: Observed exception`` with this message inside. (The choice is
+    made here, in the checked code: raised from inside a helper, Dynamo would report the traced error instead.)
+    ``values`` are the parameters' values in order, then the returned value for the return value.
     """
-    message = (
-        f"{plan.qualname}() {where} does not match its declared type (found while torch.compile traced the call; "
-        "call it eagerly, or compile without fullgraph=True, to see which axis and why)"
+    message = emitter.const(
+        f"{emitter.plan.qualname}() {where} does not match its declared type (found while torch.compile traced the "
+        "call; call it eagerly, or compile without fullgraph=True, to see which axis and why)",
+        "m",
     )
-    return f"raise _ntq_NTE({message!r}) if _ntq_compiling() else {explain}"
+    return f"raise _ntq_NTE({message}) if _ntq_compiling() else _ntq_fail({where!r}, {values})"
+
+
+def _failure(plan: Plan, parameter_names: list[str]) -> Callable[..., Exception]:
+    """The explainer's error for a failed check, from the values of the call (and the returned value)."""
+
+    def fail(where: str, *values: Any) -> Exception:
+        arguments = dict(zip(parameter_names, values, strict=False))
+        returned = (plan.returns, values[-1]) if where == "return value" else None
+        return explain_call(plan.qualname, plan.parameters, arguments, plan.conf, returned)
+
+    return fail
 
 
 _SIZE_VARIABLE = re.compile(r"\b_ntv_\w+")
@@ -97,63 +112,87 @@ def _drop_unread_sizes(bindings: dict[str, str], *sections: list[str]) -> tuple[
     return tuple([line for line in section if line not in unread] for section in sections)
 
 
-def generate_source(plan: Plan, names: dict[str, object], function_name: str) -> str:
-    """The source of the wrapper; fills ``names`` with the objects it refers to."""
+class CheckLines(NamedTuple):
+    """The checking lines of one function, at function-body indentation, for a wrapper or for the function itself.
+
+    The argument lines read the parameters; the return lines read ``_ntq_r`` and, for the error path and the
+    tagging rule, the parameters' values as they were passed in (``originals`` renames them).
+    """
+
+    init: list[str]  # ``_ntv_b = None`` for sizes bound on some paths only
+    arguments: list[str]
+    returns: list[str] | None  # None: no return annotation
+    uses_semantic: bool
+
+
+def check_lines(plan: Plan, names: dict[str, object], originals: Mapping[str, str] | None = None) -> CheckLines:
+    """The checking lines of ``plan``; fills ``names`` with the objects they refer to.
+
+    ``originals`` maps a parameter to the local that keeps the value it was passed (for a function whose body
+    rebinds the parameter before it returns).
+    """
     validate_names(plan)
-    header, call, parameter_names = _header_and_call(plan.signature)
-    arguments = "{" + ", ".join(f"{name!r}: {name}" for name in parameter_names) + "}"
+    parameter_names = list(plan.signature.parameters)
+    for name in parameter_names:
+        if name.startswith(RESERVED):
+            raise TypeError(f"@typecheck cannot wrap a function with a parameter named {name!r} (reserved prefix)")
+    original = dict(originals or {})
+    arguments = ", ".join(parameter_names)
+    returned_arguments = ", ".join([original.get(name, name) for name in parameter_names] + ["_ntq_r"])
     emitter = Emitter(plan, names)
     tensor_parameters: list[str] = []
     for name, spec in plan.parameters:
         emitter.where = f"parameter {name!r}"
-        emitter.fail = _fail_statement(plan, emitter.where, f"_ntq_explain_args({arguments})")
+        emitter.fail = _fail_statement(emitter, emitter.where, arguments)
         emitter.value(spec, name)
         if isinstance(spec, (TensorSpec, OptionalSpec, UnionSpec)):
-            tensor_parameters.append(name)
+            tensor_parameters.append(original.get(name, name))
     emitter.finish_section()
     argument_lines = emitter.lines
     emitter.lines = []
+    return_lines: list[str] | None = None
     if plan.returns is not None:
         emitter.where = "return value"
-        emitter.fail = _fail_statement(plan, emitter.where, f"_ntq_explain_return({arguments}, _ntq_r)")
+        emitter.fail = _fail_statement(emitter, emitter.where, returned_arguments)
         emitter.value(plan.returns, "_ntq_r")
         emitter.finish_section()
         emitter.tag(plan.returns, "_ntq_r", tensor_parameters)
-    return_lines = emitter.lines
-    argument_lines, return_lines = _drop_unread_sizes(emitter.plain_bindings, argument_lines, return_lines)
-
-    # One read of the thread's switches per call: the semantic blocks test the same local (``_ntq_on > 1``).
-    lines = [f"def {function_name}({header}):"]
-    if emitter.uses_semantic:
-        lines.append("    _ntq_on = _ntq_sw.level")
-        off = "not _ntq_on"
+        argument_lines, return_lines = _drop_unread_sizes(emitter.plain_bindings, argument_lines, emitter.lines)
     else:
-        off = "not _ntq_sw.level"
-    off += " or _ntq_compiling()" if plan.skip_when_compiling else ""
-    lines += [f"    if {off}:", f"        return _ntq_fn({call})"]
-    lines += [f"    _ntv_{name} = None" for name in sorted(emitter.needs_init)]
-    lines += argument_lines
-    if plan.returns is None:
+        (argument_lines,) = _drop_unread_sizes(emitter.plain_bindings, argument_lines)
+
+    names.update(
+        _ntq_level=current_level,
+        _ntq_compiling=torch.compiler.is_compiling,
+        _ntq_NTE=NeuralTypeError,
+        _ntq_fail=_failure(plan, parameter_names),
+    )
+    init = [f"    _ntv_{name} = None" for name in sorted(emitter.needs_init)]
+    return CheckLines(init, argument_lines, return_lines, emitter.uses_semantic)
+
+
+def switch_lines(plan: Plan) -> list[str]:
+    """Read the thread's check level once per call into ``_ntq_on`` (False off, 1 without semantic checks, True all)."""
+    lines = ["    _ntq_on = _ntq_level()"]
+    if plan.skip_when_compiling:
+        lines += ["    if _ntq_on and _ntq_compiling():", "        _ntq_on = False"]
+    return lines
+
+
+def generate_source(plan: Plan, names: dict[str, object], function_name: str) -> str:
+    """The source of a wrapper that checks and calls ``plan.function``; fills ``names`` with what it refers to."""
+    header, call = _header_and_call(plan.signature)
+    checks = check_lines(plan, names)
+    names["_ntq_fn"] = plan.function
+    lines = [f"def {function_name}({header}):", *switch_lines(plan)]
+    lines += ["    if not _ntq_on:", f"        return _ntq_fn({call})"]
+    lines += checks.init + checks.arguments
+    if checks.returns is None:
         lines.append(f"    return _ntq_fn({call})")
     else:
         lines.append(f"    _ntq_r = _ntq_fn({call})")
-        lines += return_lines
+        lines += checks.returns
         lines.append("    return _ntq_r")
-
-    def explain_args(arguments: dict[str, Any]) -> Exception:
-        return explain_call(plan.qualname, plan.parameters, arguments, plan.conf)
-
-    def explain_return(arguments: dict[str, Any], returned: object) -> Exception:
-        return explain_call(plan.qualname, plan.parameters, arguments, plan.conf, (plan.returns, returned))
-
-    names.update(
-        _ntq_fn=plan.function,
-        _ntq_sw=SWITCHES,
-        _ntq_compiling=torch.compiler.is_compiling,
-        _ntq_NTE=NeuralTypeError,
-        _ntq_explain_args=explain_args,
-        _ntq_explain_return=explain_return,
-    )
     return "\n".join(lines) + "\n"
 
 

@@ -17,12 +17,13 @@ from beartype import BeartypeConf
 from ._beartype_bridge import DEFAULT_CONF
 from ._codegen import generate_source, install
 from ._errors import NeuralTypeError
+from ._instrument import instrument
 from ._nemo import NemoDispatch, NemoTypes
 from ._plan import Plan
 from ._specs import DictSpec, ListSpec, Spec, build_spec, contains_tensor
 from ._switches import (
     CHECKS_AVAILABLE,
-    SWITCHES,
+    current_level,
     disable_checks,
     disable_semantic_checks,
     enable_checks,
@@ -41,6 +42,7 @@ class _Options(typing.NamedTuple):
     conf: BeartypeConf
     skip_when_compiling: bool
     nemo: NemoTypes | None
+    instrument: bool = True
     bound_to_instance: bool = True  # False under staticmethod/classmethod: no NeMo-style instance
 
 
@@ -53,6 +55,8 @@ class _Typecheck:
             default, because checking at trace time is what turns bad shapes into guards).
         input_types: NeMo's decorator argument: the input types to use instead of the class's property.
         output_types: likewise for the outputs.
+        instrument: write the checks into the function's own code where that is safe (the default: no extra
+            frame per call); False always puts a generated wrapper around the function instead.
 
     NeMo's class-level switches are here too: ``typecheck.disable_checks()``,
     ``typecheck.disable_semantic_checks()`` (scoped context managers, unlike NeMo's).
@@ -76,6 +80,7 @@ class _Typecheck:
         skip_when_compiling: bool = ...,
         input_types: dict[str, Any] | None = ...,
         output_types: dict[str, Any] | None = ...,
+        instrument: bool = ...,
     ) -> Callable[[F], F]: ...
 
     def __call__(
@@ -87,11 +92,12 @@ class _Typecheck:
         skip_when_compiling: bool = False,
         input_types: dict[str, Any] | None = None,
         output_types: dict[str, Any] | None = None,
+        instrument: bool = True,
     ) -> Any:
         nemo = None
         if input_types is not None or output_types is not None:
             nemo = NemoTypes(input_types, output_types)
-        options = _Options(conf, skip_when_compiling, nemo)
+        options = _Options(conf, skip_when_compiling, nemo, instrument)
         if function is None:
             return functools.partial(_decorate, options=options)
         return _decorate(function, options)
@@ -116,10 +122,19 @@ def _decorate(function: Any, options: _Options) -> Any:
         hints = typing.get_type_hints(function, include_extras=True)
     except NameError:
         return _lazy(function, options)
-    return _build(function, hints, options, {})
+    return _build(function, hints, options, {}, instrumented=options.instrument)
 
 
-def _build(function: Callable[..., Any], hints: dict[str, Any], options: _Options, names: dict[str, object]) -> Any:
+def _build(
+    function: Callable[..., Any],
+    hints: dict[str, Any],
+    options: _Options,
+    names: dict[str, object],
+    *,
+    instrumented: bool,
+) -> Any:
+    """The checked function: ``function`` itself recompiled with the checks in it where that is safe
+    (``instrumented``), else a generated wrapper; a NeMo-style dispatcher for NeMo-style classes."""
     signature = inspect.signature(function)
     parameters = [(name, _parameter_spec(p, hints)) for name, p in signature.parameters.items()]
     returns = build_spec(hints["return"]) if "return" in hints else None
@@ -133,14 +148,17 @@ def _build(function: Callable[..., Any], hints: dict[str, Any], options: _Option
         dispatch = NemoDispatch(plan, options.nemo, _plain_wrapper(plan, name))
         source = (
             f"def {name}(*args, **kwargs):\n"
-            "    if not _ntq_sw.level:\n"
+            "    if not _ntq_level():\n"
             "        return _ntq_fn(*args, **kwargs)\n"
             "    return _ntq_nemo(args, kwargs)\n"
         )
-        names.update(_ntq_fn=function, _ntq_nemo=dispatch, _ntq_sw=SWITCHES)
+        names.update(_ntq_fn=function, _ntq_nemo=dispatch, _ntq_level=current_level)
         return _finish(install(source, names, name, plan.qualname), function, None)
     if all(spec is None for _, spec in parameters) and returns is None:
         return function
+    checked = instrument(plan) if instrumented else None
+    if checked is not None:
+        return _finish(checked, function, function)
     source = generate_source(plan, names, name)
     return _finish(install(source, names, name, plan.qualname), function, function)
 
@@ -233,7 +251,8 @@ def _lazy(function: Callable[..., Any], options: _Options) -> Any:
         with lock:
             if not built:
                 hints = _resolve_each(function)
-                wrapper = _build(function, hints, options, names)
+                # Not instrumented: the stub takes the wrapper's code, which needs the wrapper's globals.
+                wrapper = _build(function, hints, options, names, instrumented=False)
                 if wrapper is not function:
                     stub.__code__ = wrapper.__code__
                     stub.__defaults__ = wrapper.__defaults__

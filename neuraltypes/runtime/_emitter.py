@@ -145,7 +145,7 @@ class Emitter:
             declared = self.const(spec.neural_type, "nt")
             acceptor = self.const(make_acceptor(spec.neural_type), "acc")
             tag = self.temp("g")
-            with self.block("if _ntq_on > 1:", conditional=False):
+            with self.block("if _ntq_on is True:", conditional=False):  # semantic checks on
                 self.emit(f"{tag} = getattr({v}, {TAG_ATTRIBUTE!r}, None)")
                 self.emit(f"if {tag} is not None and {tag} is not {declared} and not {acceptor}({tag}): {self.fail}")
 

@@ -31,7 +31,7 @@ from ._specs import (
     TupleSpec,
     UnionSpec,
 )
-from ._switches import SWITCHES
+from ._switches import current_level
 
 __all__ = ["Explainer", "Mismatch", "describe_declared", "describe_value", "error_from", "explain_call"]
 
@@ -186,7 +186,7 @@ class Explainer:
             raise Mismatch(
                 where, f"dtype is {got}, expected {spec.neural_type.dtype} ({names})", expected, describe_value(value)
             )
-        if spec.semantic and SWITCHES.semantic:
+        if spec.semantic and current_level() is True:
             tag = getattr(value, TAG_ATTRIBUTE, None)
             if tag is not None and tag is not spec.neural_type and not accepts(spec.neural_type, tag):
                 result = spec.neural_type.compare(tag) if isinstance(tag, NeuralType) else None

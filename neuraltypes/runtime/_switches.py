@@ -1,8 +1,14 @@
-"""Switches for the run-time checks: scoped, nesting, per-thread context managers, and an environment variable.
+"""Switches for the run-time checks: scoped, nesting context managers, per thread, and an environment variable.
 
-The state is a ``threading.local``: a ``with disable_checks():`` block affects the thread that entered it and
-nothing else, and each thread starts with the defaults. (``threading.local`` rather than a ``ContextVar``
-because torch.compile can read the former without a graph break and cannot call ``ContextVar.get``.)
+The state lives in ``ContextVar``s: a ``with disable_checks():`` block affects the thread (and the asyncio task)
+that entered it and nothing else, and each thread starts with the defaults. A checked call reads one of them,
+``current_level()``: ``ContextVar.get`` is the cheapest per-thread read CPython has (a cached lookup, no dict
+walk; an attribute of a ``threading.local`` costs three to four times as much once the caches are cold).
+
+torch.compile cannot trace ``ContextVar.get``. ``current_level`` is registered with
+``torch.compiler.substitute_in_graph`` as constant-foldable, so while Dynamo traces it reads the switch once
+and the compiled code keeps the checks of that moment (as it would with a ``threading.local``, which Dynamo
+does not guard either): a switch changed later takes effect in compiled code at its next compile.
 
 ``NEURALTYPES_DISABLE=1`` in the environment at import time makes ``@typecheck`` return functions unchanged
 (zero cost; the context managers then have nothing to switch on). ``NEURALTYPES_DISABLE_SEMANTIC=1`` makes
@@ -12,14 +18,17 @@ semantic (element type) checks off by default in every thread.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from typing import Literal, NamedTuple
+
+import torch
 
 __all__ = [
     "CHECKS_AVAILABLE",
-    "SWITCHES",
     "checks_enabled",
+    "current_level",
     "disable_checks",
     "disable_semantic_checks",
     "enable_checks",
@@ -35,66 +44,79 @@ def _env_flag(name: str) -> bool:
 CHECKS_AVAILABLE: bool = not _env_flag("NEURALTYPES_DISABLE")
 """False when ``NEURALTYPES_DISABLE`` was set at import: ``@typecheck`` then returns functions unchanged."""
 
-_SEMANTIC_DEFAULT: bool = not _env_flag("NEURALTYPES_DISABLE_SEMANTIC")
+
+Level = bool | Literal[1]
 
 
-def _level(checks: bool, semantic: bool) -> int:
-    return (2 if semantic else 1) if checks else 0
+class _State(NamedTuple):
+    checks: bool
+    semantic: bool
+
+    @property
+    def level(self) -> Level:
+        """What a checked call needs: False with checks off, 1 with semantic checks off, True with all on.
+
+        (A checked call tests ``if level:`` and ``if level is True:``; CPython decides both without a call for
+        ``True`` and ``False``, the default and the disabled state.)
+        """
+        return (True if self.semantic else 1) if self.checks else False
 
 
-class _Switches(threading.local):
-    """Per-thread switch state; the class attributes are each new thread's defaults.
+_DEFAULT = _State(checks=True, semantic=not _env_flag("NEURALTYPES_DISABLE_SEMANTIC"))
+_STATE: ContextVar[_State] = ContextVar("neuraltypes_switches", default=_DEFAULT)
+_LEVEL: ContextVar[Level] = ContextVar("neuraltypes_check_level", default=_DEFAULT.level)
 
-    ``level`` sums up the other two for the generated wrappers, which read it once per call (an attribute of a
-    thread-local costs about 45 ns): 0 with checks off, 1 with checks on and semantic checks off, 2 with both on.
-    """
-
-    checks: bool = True
-    semantic: bool = _SEMANTIC_DEFAULT
-    level: int = _level(True, _SEMANTIC_DEFAULT)
+current_level: Callable[[], Level] = _LEVEL.get
+"""This thread's check level (False off, 1 without semantic checks, True all): the one read a checked call makes."""
 
 
-SWITCHES = _Switches()
-"""The switch state; the generated wrappers read ``SWITCHES.level``, the explainer ``SWITCHES.semantic``."""
+def _level_while_tracing() -> Level:  # pragma: no cover - Dynamo folds the call to its value instead
+    raise AssertionError("current_level() is folded to a constant while torch.compile traces")
+
+
+# A module-level registration, done once, like registering a custom op. Dynamo calls the original at trace time.
+torch.compiler.substitute_in_graph(current_level, can_constant_fold_through=True, skip_signature_check=True)(
+    _level_while_tracing
+)
 
 
 @contextmanager
-def _switch(attribute: str, value: bool) -> Iterator[None]:
-    previous = getattr(SWITCHES, attribute)
-    setattr(SWITCHES, attribute, value)
-    SWITCHES.level = _level(SWITCHES.checks, SWITCHES.semantic)
+def _switch(**change: bool) -> Iterator[None]:
+    state = _STATE.get()._replace(**change)
+    state_token = _STATE.set(state)
+    level_token = _LEVEL.set(state.level)
     try:
         yield
     finally:
-        setattr(SWITCHES, attribute, previous)
-        SWITCHES.level = _level(SWITCHES.checks, SWITCHES.semantic)
+        _LEVEL.reset(level_token)
+        _STATE.reset(state_token)
 
 
 def disable_checks() -> AbstractContextManager[None]:
     """Turn every ``@typecheck`` check off in this thread inside the ``with`` block; nests, restores on exit."""
-    return _switch("checks", False)
+    return _switch(checks=False)
 
 
 def enable_checks() -> AbstractContextManager[None]:
     """Turn checks back on in this thread inside the ``with`` block (inside a ``disable_checks()`` block)."""
-    return _switch("checks", True)
+    return _switch(checks=True)
 
 
 def disable_semantic_checks() -> AbstractContextManager[None]:
     """Skip element-type (semantic) checks in this thread inside the ``with`` block; shapes and dtypes stay."""
-    return _switch("semantic", False)
+    return _switch(semantic=False)
 
 
 def enable_semantic_checks() -> AbstractContextManager[None]:
     """Turn semantic checks on in this thread inside the ``with`` block."""
-    return _switch("semantic", True)
+    return _switch(semantic=True)
 
 
 def checks_enabled() -> bool:
     """Whether ``@typecheck`` checks run in this thread now."""
-    return CHECKS_AVAILABLE and SWITCHES.checks
+    return CHECKS_AVAILABLE and _STATE.get().checks
 
 
 def semantic_checks_enabled() -> bool:
     """Whether element-type checks run in this thread now."""
-    return checks_enabled() and SWITCHES.semantic
+    return checks_enabled() and _STATE.get().semantic
