@@ -6,6 +6,9 @@
 Cases (issue 3): (a) ``f(x, y) -> x + y`` on three ``"b t c"`` tensors of 2x3x4; (b) a ``Linear(32,32)+ReLU``
 module forward on 8x16x32; (c) the same with checks switched off. Each against the plain call, jaxtyping +
 beartype, and a NeMo-style class (types in ``input_types``/``output_types`` properties, keyword calls).
+"neuraltypes" is the default, the function recompiled with its checks in it; "neuraltypes, wrapper" is
+``@typecheck(instrument=False)``, a generated wrapper around the function (what runs when the source is not
+available, for a ``return`` inside ``try``/``with``, and for generators).
 
 Many short rounds (a fraction of a millisecond per variant), each timing every variant once in a shuffled
 order, so that a burst of load from other processes falls on a few rounds and on both sides of their ratios.
@@ -51,6 +54,11 @@ def add_checked(x: NT[Tensor, "b t c"], y: NT[Tensor, "b t c"]) -> NT[Tensor, "b
     return x + y
 
 
+@typecheck(instrument=False)
+def add_wrapped(x: NT[Tensor, "b t c"], y: NT[Tensor, "b t c"]) -> NT[Tensor, "b t c"]:
+    return x + y
+
+
 @jaxtyped(typechecker=beartype)
 def add_jaxtyping(x: Float[Tensor, "b t c"], y: Float[Tensor, "b t c"]) -> Float[Tensor, "b t c"]:
     return x + y
@@ -84,6 +92,12 @@ class BlockPlain(nn.Module):
 
 class BlockChecked(BlockPlain):
     @typecheck
+    def forward(self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"]) -> NT[Tensor, "b t 32"]:
+        return torch.relu(self.linear(x))
+
+
+class BlockWrapped(BlockPlain):
+    @typecheck(instrument=False)
     def forward(self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"]) -> NT[Tensor, "b t 32"]:
         return torch.relu(self.linear(x))
 
@@ -124,8 +138,8 @@ def _cases() -> dict[str, dict[str, Call]]:
     nemo_add = AddNemo()
     features = torch.randn(8, 16, 32)
     plain, checked, jax, nemo = BlockPlain(), BlockChecked(), BlockJaxtyping(), BlockNemo()
-    passthrough = BlockPassthrough()
-    for module in (checked, jax, nemo, passthrough):
+    passthrough, wrapped = BlockPassthrough(), BlockWrapped()
+    for module in (checked, jax, nemo, passthrough, wrapped):
         # One Linear, the same weight tensors: a copy's memory placement alone moves the forward by up to 0.5 us.
         module.linear = plain.linear
     name_a, name_b = "f(x, y) -> x + y, 2x3x4", "Linear(32,32)+ReLU forward, 8x16x32"
@@ -134,26 +148,30 @@ def _cases() -> dict[str, dict[str, Call]]:
             "plain": lambda: add_plain(x, y),
             "neuraltypes": lambda: add_checked(x, y),
             "neuraltypes, keyword call": lambda: add_checked(x=x, y=y),
+            "neuraltypes, wrapper": lambda: add_wrapped(x, y),
             "neuraltypes, NeMo-style class": lambda: nemo_add(x=x, y=y),
             "jaxtyping + beartype": lambda: add_jaxtyping(x, y),
         },
         f"(b) {name_b}": {
             "plain": lambda: plain(features),
             "neuraltypes": lambda: checked(features),
+            "neuraltypes, wrapper": lambda: wrapped(features),
             "neuraltypes, NeMo-style class": lambda: nemo(x=features),
             "jaxtyping + beartype": lambda: jax(features),
         },
-        # The checked call inside ``disable_checks()``, entered per timing loop, not per call; the floor: what
-        # any Python wrapper costs before it reads a switch.
+        # The checked call inside ``disable_checks()``, entered per timing loop, not per call; and what any
+        # Python wrapper costs before it reads a switch (the floor of the wrapper, not of the instrumented code).
         f"(c) checks disabled: {name_a}": {
             "plain": lambda: add_plain(x, y),
             "neuraltypes, checks disabled": _Disabled(lambda: add_checked(x, y)),
-            "pass-through wrapper (floor)": lambda: add_passthrough(x, y),
+            "neuraltypes, wrapper, disabled": _Disabled(lambda: add_wrapped(x, y)),
+            "pass-through wrapper": lambda: add_passthrough(x, y),
         },
         f"(c) checks disabled: {name_b}": {
             "plain": lambda: plain(features),
             "neuraltypes, checks disabled": _Disabled(lambda: checked(features)),
-            "pass-through wrapper (floor)": lambda: passthrough(features),
+            "neuraltypes, wrapper, disabled": _Disabled(lambda: wrapped(features)),
+            "pass-through wrapper": lambda: passthrough(features),
         },
     }
 
