@@ -29,6 +29,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -39,7 +40,7 @@ from jaxtyping import Float, jaxtyped
 from torch import Tensor, nn
 
 from neuraltypes import NT, EncodedRepresentation, NeuralType
-from neuraltypes.runtime import disable_checks, typecheck
+from neuraltypes.runtime import disable_checks, disable_semantic_checks, typecheck
 
 Call = Callable[[], Any]
 
@@ -156,37 +157,42 @@ def _cases() -> dict[str, dict[str, Call]]:
             "plain": lambda: plain(features),
             "neuraltypes": lambda: checked(features),
             "neuraltypes, wrapper": lambda: wrapped(features),
+            "neuraltypes, semantic checks off": _Within(disable_semantic_checks, lambda: checked(features)),
             "neuraltypes, NeMo-style class": lambda: nemo(x=features),
             "jaxtyping + beartype": lambda: jax(features),
         },
-        # The checked call inside ``disable_checks()``, entered per timing loop, not per call; and what any
+        # The checked call inside ``disable_checks()`` (``_Within``: entered per timing loop, not per call); what any
         # Python wrapper costs before it reads a switch (the floor of the wrapper, not of the instrumented code).
         f"(c) checks disabled: {name_a}": {
             "plain": lambda: add_plain(x, y),
-            "neuraltypes, checks disabled": _Disabled(lambda: add_checked(x, y)),
-            "neuraltypes, wrapper, disabled": _Disabled(lambda: add_wrapped(x, y)),
+            "neuraltypes, checks disabled": _Within(disable_checks, lambda: add_checked(x, y)),
+            "neuraltypes, wrapper, disabled": _Within(disable_checks, lambda: add_wrapped(x, y)),
             "pass-through wrapper": lambda: add_passthrough(x, y),
         },
         f"(c) checks disabled: {name_b}": {
             "plain": lambda: plain(features),
-            "neuraltypes, checks disabled": _Disabled(lambda: checked(features)),
-            "neuraltypes, wrapper, disabled": _Disabled(lambda: wrapped(features)),
+            "neuraltypes, checks disabled": _Within(disable_checks, lambda: checked(features)),
+            "neuraltypes, wrapper, disabled": _Within(disable_checks, lambda: wrapped(features)),
             "pass-through wrapper": lambda: passthrough(features),
         },
     }
 
 
-class _Disabled:
-    def __init__(self, call: Call) -> None:
+class _Within:
+    """A call timed inside a switch's ``with`` block (entered once per timing loop)."""
+
+    def __init__(self, switch: Callable[[], AbstractContextManager[None]], call: Call) -> None:
+        self.switch = switch
         self.call = call
 
     def __call__(self) -> Any:
-        return self.call()
+        with self.switch():
+            return self.call()
 
 
 def _time(call: Call, number: int) -> float:
-    if isinstance(call, _Disabled):
-        with disable_checks():
+    if isinstance(call, _Within):
+        with call.switch():
             return _time(call.call, number)
     start = time.perf_counter()
     for _ in range(number):

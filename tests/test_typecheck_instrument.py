@@ -256,3 +256,61 @@ def _import(path: Path) -> Any:
     finally:
         del sys.modules[path.stem]
     return module
+
+
+def test_static_class_and_nested_class_methods_are_instrumented() -> None:
+    def make() -> type:
+        class Local:
+            scale = 3.0
+
+            def __init__(self) -> None:
+                self.__bias = 1.0  # mangled to _Local__bias: the class is local to make()
+
+            @typecheck
+            def shift(self, x: NT[Tensor, "n"]) -> NT[Tensor, "n"]:
+                return x + self.__bias + __class__.scale  # type: ignore[name-defined]
+
+            @staticmethod
+            @typecheck
+            def double(x: NT[Tensor, "n"]) -> NT[Tensor, "n"]:
+                return x * 2
+
+            @typecheck
+            @classmethod
+            def triple(cls, x: NT[Tensor, "n"]) -> NT[Tensor, "n"]:
+                return x * cls.scale
+
+        return Local
+
+    local = make()
+    instance = local()
+    assert _instrumented(local.shift) and _instrumented(local.double) and _instrumented(local.triple.__func__)
+    assert instance.shift(torch.zeros(2)).tolist() == [4.0, 4.0]
+    assert local.double(torch.ones(2)).tolist() == [2.0, 2.0]
+    assert local.triple(torch.ones(2)).tolist() == [3.0, 3.0]
+    for call in (lambda: instance.shift(torch.zeros(2, 2)), lambda: local.double(torch.ones(1, 1))):
+        with pytest.raises(NeuralTypeError):
+            call()
+
+
+def test_a_parameter_rebound_from_a_nested_function_is_remembered() -> None:
+    @typecheck
+    def outer(x: NT[Tensor, "b"]) -> NT[Tensor, "b", LogitsType]:
+        def shrink() -> None:
+            nonlocal x
+            x = x[:1]
+
+        shrink()
+        return x
+
+    with pytest.raises(NeuralTypeError, match="return value: axis 0 'b' has size 1, but b=3 was bound by parameter"):
+        outer(torch.ones(3))
+
+
+def test_a_function_without_a_def_of_its_own_is_wrapped() -> None:
+    identity = lambda x: x  # noqa: E731
+    identity.__annotations__ = {"x": NT[Tensor, "b"], "return": NT[Tensor, "b"]}
+    checked = typecheck(identity)
+    assert not _instrumented(checked)
+    with pytest.raises(NeuralTypeError):
+        checked(torch.ones(2, 2))
