@@ -122,7 +122,6 @@ class CheckLines(NamedTuple):
     init: list[str]  # ``_ntv_b = None`` for sizes bound on some paths only
     arguments: list[str]
     returns: list[str] | None  # None: no return annotation
-    uses_semantic: bool
 
 
 def check_lines(plan: Plan, names: dict[str, object], originals: Mapping[str, str] | None = None) -> CheckLines:
@@ -168,7 +167,7 @@ def check_lines(plan: Plan, names: dict[str, object], originals: Mapping[str, st
         _ntq_fail=_failure(plan, parameter_names),
     )
     init = [f"    _ntv_{name} = None" for name in sorted(emitter.needs_init)]
-    return CheckLines(init, argument_lines, return_lines, emitter.uses_semantic)
+    return CheckLines(init, argument_lines, return_lines)
 
 
 def switch_lines(plan: Plan) -> list[str]:

@@ -45,7 +45,6 @@ class Emitter:
         self.plain_bindings: dict[str, str] = {}  # size variable -> its line, where bound unconditionally
         self.deferred: list[tuple[str, DimExpr, str]] = []
         self.shapes: dict[tuple[AxisType, ...], str] = {}
-        self.uses_semantic = False
         self.fail = ""
         self.where = ""
         self._counter = itertools.count()
@@ -141,7 +140,6 @@ class Emitter:
             dtypes = self.const(_likely_first(spec.dtypes), "dt")
             self.emit(f"if {v}.dtype not in {dtypes}: {self.fail}")
         if spec.semantic:
-            self.uses_semantic = True
             declared = self.const(spec.neural_type, "nt")
             acceptor = self.const(make_acceptor(spec.neural_type), "acc")
             tag = self.temp("g")

@@ -1,10 +1,9 @@
 """Instrumenting a function: its own code, recompiled with the checks written into it, instead of a wrapper.
 
-A wrapper costs a Python frame per call, and in a model's forward, where the matrix kernels have evicted the
-interpreter's code and data from the caches between calls, that frame costs about as much as all the checks
-of one tensor. So where it can be done safely, ``@typecheck`` recompiles the function from its source with
-the argument checks at the top of its body and the return checks at each ``return``; the new function runs
-in the function's own module globals and closure cells, with the function's line numbers, so tracebacks and
+A wrapper costs a Python frame per call, checked or not: the part of the cost that remains with the checks
+switched off. So where it can be done safely, ``@typecheck`` recompiles the function from its source with the
+argument checks at the top of its body and the return checks at each ``return``; the new function runs in the
+function's own module globals and closure cells, with the function's line numbers, so tracebacks and
 debuggers show the user's lines and no frame of ours. (typeguard instruments functions the same way.)
 
 It is done only when nothing can differ from the function as Python compiled it:
