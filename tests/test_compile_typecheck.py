@@ -170,3 +170,36 @@ def late_hints(x: NT[Tensor, "b t"]) -> DefinedLater:
 
 
 DefinedLater = NT[Tensor, "b t", LogitsType]
+
+
+class WrappedBlock(Block):
+    @typecheck(instrument=False)
+    def forward(
+        self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"], scale: float = 1.0
+    ) -> NT[Tensor, "b t 32", LogitsType]:
+        return torch.relu(self.linear(x)) * scale
+
+
+def test_both_forms_of_the_check_compile_without_graph_breaks() -> None:
+    assert "_ntq_level" in Block.forward.__code__.co_freevars  # the forward itself carries the checks
+    assert "_ntq_level" in WrappedBlock.forward.__code__.co_names  # a generated wrapper around it
+    for module in (Block(), WrappedBlock()):
+        compiled = torch.compile(module, fullgraph=True, backend="eager")
+        assert compiled(torch.randn(2, 3, 32)).shape == (2, 3, 32)
+        assert compiled(x=torch.randn(2, 3, 32), scale=2.0).shape == (2, 3, 32)
+        with pytest.raises(torch._dynamo.exc.Unsupported, match="parameter 'x' does not match"):
+            compiled(torch.randn(2, 3))
+    assert _graph_breaks() == 0
+
+
+def test_compiled_code_keeps_the_switches_it_was_traced_with() -> None:
+    from neuraltypes.runtime import disable_semantic_checks
+
+    probs = set_tag(torch.randn(2, 3, 32), NeuralType("b t 32", ProbsType()))
+    compiled = torch.compile(Block(), fullgraph=True, backend="eager")
+    with disable_semantic_checks():
+        compiled(probs)  # traced without the tag check: the tag is not read, so nothing guards it
+    compiled(probs)  # the same compiled code
+    torch._dynamo.reset()  # the next compile reads the switches again
+    with pytest.raises(torch._dynamo.exc.Unsupported, match="parameter 'x' does not match"):
+        torch.compile(Block(), fullgraph=True, backend="eager")(probs)
