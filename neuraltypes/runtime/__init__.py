@@ -2,7 +2,8 @@
 
 ``@typecheck`` reads a function's annotations once (``NT[Tensor, "B T C", Elem, "float"]``, hand-written
 ``Annotated[Tensor, NeuralType(...)]``, jaxtyping, containers of them, ordinary hints for beartype) and
-generates a wrapper that checks every call: ranks, sizes bound across the call, dtypes and element types.
+writes checks into the function (or into a generated wrapper around it) for every call: ranks, sizes bound
+across the call, dtypes and element types.
 """
 
 from ._decorator import CHECKED_MARKER as CHECKED_MARKER

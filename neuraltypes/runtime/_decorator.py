@@ -23,6 +23,7 @@ from ._plan import Plan
 from ._specs import DictSpec, ListSpec, Spec, build_spec, contains_tensor
 from ._switches import (
     CHECKS_AVAILABLE,
+    INSTRUMENT_BY_DEFAULT,
     current_level,
     disable_checks,
     disable_semantic_checks,
@@ -42,7 +43,7 @@ class _Options(typing.NamedTuple):
     conf: BeartypeConf
     skip_when_compiling: bool
     nemo: NemoTypes | None
-    instrument: bool = True
+    instrument: bool = INSTRUMENT_BY_DEFAULT
     bound_to_instance: bool = True  # False under staticmethod/classmethod: no NeMo-style instance
 
 
@@ -55,8 +56,9 @@ class _Typecheck:
             default, because checking at trace time is what turns bad shapes into guards).
         input_types: NeMo's decorator argument: the input types to use instead of the class's property.
         output_types: likewise for the outputs.
-        instrument: write the checks into the function's own code where that is safe (the default: no extra
-            frame per call); False always puts a generated wrapper around the function instead.
+        instrument: write the checks into the function's own code where that is safe (the default, unless
+            ``NEURALTYPES_NO_INSTRUMENT=1``: no extra frame per call); False always puts a generated wrapper
+            around the function instead.
 
     NeMo's class-level switches are here too: ``typecheck.disable_checks()``,
     ``typecheck.disable_semantic_checks()`` (scoped context managers, unlike NeMo's).
@@ -92,7 +94,7 @@ class _Typecheck:
         skip_when_compiling: bool = False,
         input_types: dict[str, Any] | None = None,
         output_types: dict[str, Any] | None = None,
-        instrument: bool = True,
+        instrument: bool = INSTRUMENT_BY_DEFAULT,
     ) -> Any:
         nemo = None
         if input_types is not None or output_types is not None:

@@ -12,7 +12,9 @@ does not guard either): a switch changed later takes effect in compiled code at 
 
 ``NEURALTYPES_DISABLE=1`` in the environment at import time makes ``@typecheck`` return functions unchanged
 (zero cost; the context managers then have nothing to switch on). ``NEURALTYPES_DISABLE_SEMANTIC=1`` makes
-semantic (element type) checks off by default in every thread.
+semantic (element type) checks off by default in every thread. ``NEURALTYPES_NO_INSTRUMENT=1`` makes
+``@typecheck`` put a generated wrapper around every function instead of writing the checks into it (the
+default of ``@typecheck(instrument=...)``; the test suite runs the checks both ways).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 
 __all__ = [
     "CHECKS_AVAILABLE",
+    "INSTRUMENT_BY_DEFAULT",
     "checks_enabled",
     "current_level",
     "disable_checks",
@@ -43,6 +46,9 @@ def _env_flag(name: str) -> bool:
 
 CHECKS_AVAILABLE: bool = not _env_flag("NEURALTYPES_DISABLE")
 """False when ``NEURALTYPES_DISABLE`` was set at import: ``@typecheck`` then returns functions unchanged."""
+
+INSTRUMENT_BY_DEFAULT: bool = not _env_flag("NEURALTYPES_NO_INSTRUMENT")
+"""False when ``NEURALTYPES_NO_INSTRUMENT`` was set at import: ``@typecheck`` then always uses wrappers."""
 
 
 Level = bool | Literal[1]
