@@ -12,8 +12,8 @@ It is done only when nothing can differ from the function as Python compiled it:
 * its source is available, and compiling the unmodified source gives a code object equal to the function's
   own (same bytecode, constants, names and line table): a file edited since import, or code built by
   ``exec``, is caught here;
-* no ``return`` sits inside a ``try`` or ``with`` block (a return check raising there could be caught or
-  suppressed by the user's code);
+* when the return value is checked, no ``return`` sits inside a ``try`` or ``with`` block (a return check
+  raising there could be caught or suppressed by the user's code);
 * no name in it starts with the reserved prefixes.
 
 Otherwise the generated wrapper is used, which checks exactly the same things.
@@ -271,19 +271,10 @@ class _Template:
 
     def at(self, anchor: ast.stmt) -> list[ast.stmt]:
         body = ast.parse(self.text).body
-        line, column = anchor.lineno, anchor.col_offset
-        stack: list[Any] = list(body)
-        while stack:  # ast.walk, without its generators: this runs over every node of every check
-            node = stack.pop()
-            if hasattr(node, "lineno"):
-                node.lineno = node.end_lineno = line
-                node.col_offset = node.end_col_offset = column
-            for field in node._fields:
-                value = getattr(node, field)
-                if isinstance(value, list):
-                    stack.extend(item for item in value if isinstance(item, ast.AST))
-                elif isinstance(value, ast.AST):
-                    stack.append(value)
+        for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+            if isinstance(node, (ast.stmt, ast.expr, ast.excepthandler, ast.arg, ast.keyword)):
+                node.lineno = node.end_lineno = anchor.lineno
+                node.col_offset = node.end_col_offset = anchor.col_offset
         return body
 
 
