@@ -314,3 +314,26 @@ def test_a_function_without_a_def_of_its_own_is_wrapped() -> None:
     assert not _instrumented(checked)
     with pytest.raises(NeuralTypeError):
         checked(torch.ones(2, 2))
+
+
+def test_the_checks_do_not_call_builtins_the_function_or_its_module_rebinds(tmp_path: Path) -> None:
+    path = tmp_path / "shadows_builtins.py"
+    path.write_text(
+        "from torch import Tensor\nfrom neuraltypes import NT, LogitsType\n"
+        "from neuraltypes.runtime import typecheck\n\n"
+        "getattr = None  # a module global named like a builtin the checks call\n\n"
+        "@typecheck\n"
+        "def local_len(x: NT[Tensor, 'b 3']) -> NT[Tensor, 'b 3', LogitsType]:\n"
+        "    len = 2  # a local: Python reads it as unbound before this line\n"
+        "    return x * len\n\n"
+        "@typecheck\n"
+        "def parameters_named_so(x: NT[Tensor, 'b 3'], type: str = '', isinstance: int = 0) -> NT[Tensor, 'b 3']:\n"
+        "    return x + isinstance\n"
+    )
+    module = _import(path)
+    for function in (module.local_len, module.parameters_named_so):
+        assert _instrumented(function)
+        assert function(torch.ones(2, 3)).shape == (2, 3)
+        with pytest.raises(NeuralTypeError, match="parameter 'x'"):
+            function(torch.ones(2, 4))
+    assert tag_of(module.local_len(torch.ones(2, 3))) == NeuralType("b 3", LogitsType())

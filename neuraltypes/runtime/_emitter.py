@@ -30,6 +30,10 @@ from ._specs import (
 
 __all__ = ["Emitter", "validate_names"]
 
+_BUILTINS = {"isinstance": isinstance, "getattr": getattr, "len": len, "tuple": tuple, "type": type}
+"""The builtins the checking lines call, under our own names: an instrumented function's lines run among the
+user's locals and module globals, where ``len``, ``type`` or ``isinstance`` may name something else."""
+
 
 class Emitter:
     """Writes the body of a wrapper, tracking which size variables are bound on every path."""
@@ -48,6 +52,7 @@ class Emitter:
         self.fail = ""
         self.where = ""
         self._counter = itertools.count()
+        names.update({f"_ntq_{name}": function for name, function in _BUILTINS.items()})
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
@@ -90,18 +95,18 @@ class Emitter:
                 self.value(spec.inner, v)
         elif isinstance(spec, UnionSpec):
             cls = self.const(spec.tensor.tensor_class, "cls")
-            with self.block(f"if isinstance({v}, {cls}):"):
+            with self.block(f"if _ntq_isinstance({v}, {cls}):"):
                 self.tensor(spec.tensor, v)
             tester = self.const(make_tester(spec.rest, self.plan.conf), "bt")
             self.emit(f"elif not {tester}({v}): {self.fail}")
         elif isinstance(spec, ListSpec):
             cls = self.const(spec.container, "cls")
-            self.emit(f"if not isinstance({v}, {cls}): {self.fail}")
+            self.emit(f"if not _ntq_isinstance({v}, {cls}): {self.fail}")
             item = self.temp("e")
             with self.block(f"for {item} in {v}:"):
                 self.value(spec.inner, item)
         elif isinstance(spec, TupleSpec):
-            self.emit(f"if not isinstance({v}, tuple) or len({v}) != {len(spec.items)}: {self.fail}")
+            self.emit(f"if not _ntq_isinstance({v}, _ntq_tuple) or _ntq_len({v}) != {len(spec.items)}: {self.fail}")
             for index, item_spec in enumerate(spec.items):
                 if item_spec is not None:
                     item = self.temp("e")
@@ -111,7 +116,7 @@ class Emitter:
             self.dict(spec, v)
         else:
             cls = self.const(spec.cls, "cls")
-            self.emit(f"if not isinstance({v}, {cls}): {self.fail}")
+            self.emit(f"if not _ntq_isinstance({v}, {cls}): {self.fail}")
             for index, _, field_spec in spec.fields:
                 item = self.temp("e")
                 self.emit(f"{item} = {v}[{index}]")
@@ -119,7 +124,7 @@ class Emitter:
 
     def dict(self, spec: DictSpec, v: str) -> None:
         cls = self.const(spec.container, "cls")
-        self.emit(f"if not isinstance({v}, {cls}): {self.fail}")
+        self.emit(f"if not _ntq_isinstance({v}, {cls}): {self.fail}")
         item = self.temp("e")
         if spec.key is None:
             with self.block(f"for {item} in {v}.values():"):
@@ -133,7 +138,7 @@ class Emitter:
 
     def tensor(self, spec: TensorSpec, v: str) -> None:
         cls = self.const(spec.tensor_class, "cls")
-        self.emit(f"if not isinstance({v}, {cls}): {self.fail}")
+        self.emit(f"if not _ntq_isinstance({v}, {cls}): {self.fail}")
         if spec.axes is not None:
             self.shape(spec, spec.axes, v)
         if spec.dtypes is not None:
@@ -144,7 +149,7 @@ class Emitter:
             acceptor = self.const(make_acceptor(spec.neural_type), "acc")
             tag = self.temp("g")
             with self.block("if _ntq_on is True:", conditional=False):  # semantic checks on
-                self.emit(f"{tag} = getattr({v}, {TAG_ATTRIBUTE!r}, None)")
+                self.emit(f"{tag} = _ntq_getattr({v}, {TAG_ATTRIBUTE!r}, None)")
                 self.emit(f"if {tag} is not None and {tag} is not {declared} and not {acceptor}({tag}): {self.fail}")
 
     # -- shapes -----------------------------------------------------------------------------------------
@@ -159,9 +164,9 @@ class Emitter:
         count = len(axes)
         variadic = next((i for i, axis in enumerate(axes) if axis.variadic), None)
         if variadic is None:
-            self.emit(f"if len({s}) != {count}: {self.fail}")
+            self.emit(f"if _ntq_len({s}) != {count}: {self.fail}")
         else:
-            self.emit(f"if len({s}) < {count - 1}: {self.fail}")
+            self.emit(f"if _ntq_len({s}) < {count - 1}: {self.fail}")
         expressions: list[tuple[str, DimExpr]] = []
         for index, axis in enumerate(axes):
             at = f"{s}[{index}]" if variadic is None or index < variadic else f"{s}[{index - count}]"
@@ -250,14 +255,14 @@ class Emitter:
         if isinstance(spec, TensorSpec):
             declared = self.const(spec.neural_type, "nt")
             guards = "".join(f" and {v} is not {name}" for name in protected)
-            self.emit(f"if getattr({v}, {TAG_ATTRIBUTE!r}, None) is None{guards}:")
+            self.emit(f"if _ntq_getattr({v}, {TAG_ATTRIBUTE!r}, None) is None{guards}:")
             self.emit(f"    {v}.{TAG_ATTRIBUTE} = {declared}")
         elif isinstance(spec, OptionalSpec):
             with self.block(f"if {v} is not None:"):
                 self.tag(spec.inner, v, protected)
         elif isinstance(spec, UnionSpec):
             cls = self.const(spec.tensor.tensor_class, "cls")
-            with self.block(f"if isinstance({v}, {cls}):"):
+            with self.block(f"if _ntq_isinstance({v}, {cls}):"):
                 self.tag(spec.tensor, v, protected)
         elif isinstance(spec, ListSpec):
             item = self.temp("e")
