@@ -115,7 +115,7 @@ def test_outputs_are_checked_too() -> None:
 
         @typecheck()
         def forward(self, x, n):  # type: ignore[no-untyped-def]
-            return x, n
+            return x * 2, n
 
     y, _ = Head()(torch.ones(2, 3), torch.ones(2))  # output types only: positional calls pass (NeMo)
     assert tag_of(y) == NeuralType(("B", "T"), EncodedRepresentation())
@@ -131,6 +131,27 @@ def test_outputs_are_checked_too() -> None:
 
     with pytest.raises(NeuralTypeError, match=r"returned Tensor, expected a tuple of 2 outputs \(y, n\)"):
         Single()(torch.ones(2, 3))
+
+
+def test_a_returned_input_is_not_tagged_unlike_nemo() -> None:
+    class Passthrough(nn.Module):
+        @property
+        def input_types(self) -> dict[str, Any]:
+            return {"x": NeuralType(("B", "T")), "extra": [NeuralType(("B", "T"))]}
+
+        @property
+        def output_types(self) -> dict[str, Any]:
+            return {"y": NeuralType(("B", "T"), EncodedRepresentation())}
+
+        @typecheck()
+        def forward(self, x, extra):  # type: ignore[no-untyped-def]
+            return extra[0] if extra else x
+
+    mine, inside = torch.ones(2, 3), torch.ones(2, 3)
+    assert Passthrough()(x=mine, extra=[]) is mine
+    assert Passthrough()(x=mine, extra=[inside]) is inside
+    assert tag_of(mine) is None  # NeMo would have overwritten the caller's tag
+    assert tag_of(inside) is None
 
 
 def test_nemo_list_convention_in_declared_types() -> None:

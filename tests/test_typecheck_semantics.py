@@ -108,6 +108,57 @@ def test_an_untagged_caller_tensor_returned_unchanged_is_not_tagged() -> None:
     assert tag_of(mine) is None
 
 
+def test_no_tensor_the_caller_passed_in_is_tagged() -> None:
+    @typecheck
+    def pick(a: Tensor, b, xs: list[Tensor], named: dict[str, tuple[Tensor, ...]], which: str) -> Probs:  # type: ignore[no-untyped-def]
+        return {"a": a, "b": b, "xs": xs[1], "named": named["n"][0]}.get(which, a + 1)
+
+    passed = {name: torch.ones(2, 3) for name in ("a", "b", "xs", "named")}
+    arguments = (passed["a"], passed["b"], [torch.ones(2, 3), passed["xs"]], {"n": (passed["named"],)})
+    for which, tensor in passed.items():
+        assert pick(*arguments, which) is tensor
+        assert tag_of(tensor) is None, which
+    assert tag_of(pick(*arguments, "new")) == neural_type_of(Probs)
+
+
+def test_no_tensor_passed_through_star_arguments_is_tagged() -> None:
+    @typecheck
+    def first(*tensors: Tensor, **named: Tensor) -> Probs:
+        return tensors[0] if tensors else named["x"]
+
+    mine = torch.ones(2, 3)
+    assert first(mine) is mine and first(x=mine) is mine
+    assert tag_of(mine) is None
+
+
+def test_a_rebound_parameter_returned_as_passed_is_not_tagged() -> None:
+    @typecheck
+    def keep(x: Tensor) -> Probs:
+        passed = x
+        x = x + 1
+        return passed
+
+    mine = torch.ones(2, 3)
+    assert keep(mine) is mine
+    assert tag_of(mine) is None
+
+
+def test_a_module_parameter_returned_is_not_tagged_a_new_tensor_is() -> None:
+    class Table(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.table = torch.nn.Parameter(torch.ones(2, 3))
+
+        @typecheck
+        def forward(self, copy: bool) -> Probs:
+            return self.table * 1 if copy else self.table
+
+    table = Table()
+    assert table(False) is table.table
+    assert tag_of(table.table) is None  # weight tying may return it from other modules, with other types
+    assert tag_of(table(True)) == neural_type_of(Probs)
+
+
 def test_a_subtype_tag_on_an_output_is_kept() -> None:
     @typecheck
     def passthrough(x: NT[Tensor, "B T D", EncodedRepresentation]) -> NT[Tensor, "B T D", EncodedRepresentation]:

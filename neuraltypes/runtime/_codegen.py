@@ -25,7 +25,7 @@ from ._emitter import Emitter, validate_names
 from ._errors import NeuralTypeError
 from ._explain import explain_call
 from ._plan import Plan
-from ._specs import OptionalSpec, TensorSpec, UnionSpec
+from ._specs import OptionalSpec, TensorSpec
 from ._switches import current_level
 
 __all__ = ["RESERVED", "CheckLines", "check_lines", "generate_source", "install", "switch_lines"]
@@ -97,6 +97,27 @@ def _failure(plan: Plan, parameter_names: list[str]) -> Callable[..., Exception]
     return fail
 
 
+def _caller_values(plan: Plan, original: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The locals holding what the caller passed: those the result may be, and those it may be inside of."""
+    specs = dict(plan.parameters)
+    passed: list[str] = []
+    holders: list[str] = []
+    for name, parameter in plan.signature.parameters.items():
+        if plan.caller_values is not None and name not in plan.caller_values:
+            continue
+        local = original.get(name, name)
+        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            holders.append(local)
+            continue
+        passed.append(local)
+        spec = specs.get(name)
+        if isinstance(spec, OptionalSpec):
+            spec = spec.inner
+        if not isinstance(spec, TensorSpec):
+            holders.append(local)  # unannotated, an ordinary hint, a container: may hold the caller's tensors
+    return passed, holders
+
+
 _SIZE_VARIABLE = re.compile(r"\b_ntv_\w+")
 
 
@@ -139,13 +160,10 @@ def check_lines(plan: Plan, names: dict[str, object], originals: Mapping[str, st
     arguments = ", ".join(parameter_names)
     returned_arguments = ", ".join([original.get(name, name) for name in parameter_names] + ["_ntq_r"])
     emitter = Emitter(plan, names)
-    tensor_parameters: list[str] = []
     for name, spec in plan.parameters:
         emitter.where = f"parameter {name!r}"
         emitter.fail = _fail_statement(emitter, emitter.where, arguments)
         emitter.value(spec, name)
-        if isinstance(spec, (TensorSpec, OptionalSpec, UnionSpec)):
-            tensor_parameters.append(original.get(name, name))
     emitter.finish_section()
     argument_lines = emitter.lines
     emitter.lines = []
@@ -155,7 +173,7 @@ def check_lines(plan: Plan, names: dict[str, object], originals: Mapping[str, st
         emitter.fail = _fail_statement(emitter, emitter.where, returned_arguments)
         emitter.value(plan.returns, "_ntq_r")
         emitter.finish_section()
-        emitter.tag(plan.returns, "_ntq_r", tensor_parameters)
+        emitter.tag(plan.returns, "_ntq_r", *_caller_values(plan, original))
         argument_lines, return_lines = _drop_unread_sizes(emitter.plain_bindings, argument_lines, emitter.lines)
     else:
         (argument_lines,) = _drop_unread_sizes(emitter.plain_bindings, argument_lines)

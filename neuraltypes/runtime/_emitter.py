@@ -11,11 +11,13 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import torch
+
 from neuraltypes.core import AxisType, BinOp, Const, DimExpr
 
 from ._beartype_bridge import make_tester
 from ._plan import Plan
-from ._provenance import TAG_ATTRIBUTE, make_acceptor
+from ._provenance import CONTAINERS, TAG_ATTRIBUTE, held_by, make_acceptor
 from ._specs import (
     DictSpec,
     ListSpec,
@@ -249,35 +251,41 @@ class Emitter:
         self.deferred.clear()
 
     # -- tags -------------------------------------------------------------------------------------------
-    def tag(self, spec: Spec | None, v: str, protected: list[str]) -> None:
+    def tag(self, spec: Spec | None, v: str, passed: list[str], holders: list[str]) -> None:
+        """Tag the tensors in ``v`` that the call made: not one of the ``passed`` arguments, nor inside one of the
+        ``holders`` (arguments that may be a list, tuple or dict), nor an ``nn.Parameter``."""
         if spec is None or not _has_tags(spec):
             return
         if isinstance(spec, TensorSpec):
             declared = self.const(spec.neural_type, "nt")
-            guards = "".join(f" and {v} is not {name}" for name in protected)
-            self.emit(f"if _ntq_getattr({v}, {TAG_ATTRIBUTE!r}, None) is None{guards}:")
+            guards = [f"{v} is not {name}" for name in passed]
+            guards.append(f"_ntq_type({v}) is not {self.const(torch.nn.Parameter, 'cls')}")
+            if holders:
+                containers, held_by_ = self.const(CONTAINERS, "ctr"), self.const(held_by, "held")
+                guards += [f"not (_ntq_isinstance({h}, {containers}) and {held_by_}({v}, {h}))" for h in holders]
+            self.emit(f"if _ntq_getattr({v}, {TAG_ATTRIBUTE!r}, None) is None and {' and '.join(guards)}:")
             self.emit(f"    {v}.{TAG_ATTRIBUTE} = {declared}")
         elif isinstance(spec, OptionalSpec):
             with self.block(f"if {v} is not None:"):
-                self.tag(spec.inner, v, protected)
+                self.tag(spec.inner, v, passed, holders)
         elif isinstance(spec, UnionSpec):
             cls = self.const(spec.tensor.tensor_class, "cls")
             with self.block(f"if _ntq_isinstance({v}, {cls}):"):
-                self.tag(spec.tensor, v, protected)
+                self.tag(spec.tensor, v, passed, holders)
         elif isinstance(spec, ListSpec):
             item = self.temp("e")
             with self.block(f"for {item} in {v}:"):
-                self.tag(spec.inner, item, protected)
+                self.tag(spec.inner, item, passed, holders)
         elif isinstance(spec, DictSpec):
             item = self.temp("e")
             with self.block(f"for {item} in {v}.values():"):
-                self.tag(spec.value, item, protected)
+                self.tag(spec.value, item, passed, holders)
         elif isinstance(spec, TupleSpec):
             for index, item_spec in enumerate(spec.items):
-                self.tag(item_spec, f"{v}[{index}]", protected)
+                self.tag(item_spec, f"{v}[{index}]", passed, holders)
         elif isinstance(spec, NamedTupleSpec):
             for index, _, field_spec in spec.fields:
-                self.tag(field_spec, f"{v}[{index}]", protected)
+                self.tag(field_spec, f"{v}[{index}]", passed, holders)
 
 
 _COMMON_DTYPES = ("float32", "float16", "bfloat16", "int64", "float64", "int32", "bool")

@@ -95,7 +95,7 @@ class _NemoPlan:
         result = self.plan.function(*args, **kwargs)
         if self._outputs_checker is not None:
             try:
-                self._outputs_checker(result)
+                self._outputs_checker(result, *args, *kwargs.values())
             except TypeError:
                 raise self._explain_outputs(result) from None
         return result
@@ -187,16 +187,23 @@ def _inputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., None]:
     return install(generate_source(checks, names, "check_inputs"), names, "check_inputs", plan.qualname)
 
 
-def _outputs_checker(ports: list[_Port], plan: Plan) -> Callable[[Any], Any]:
-    """A generated function checking and tagging the returned value: one port, or a tuple of them."""
+def _outputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., Any]:
+    """A generated function checking and tagging the returned value (one port, or a tuple of them), given the
+    call's arguments too: a tensor the caller passed in and the method returned is not tagged."""
     returns: Spec | None = ports[0].spec if len(ports) == 1 else TupleSpec(tuple(p.spec for p in ports))
 
-    def identity(value: Any) -> Any:
+    def identity(value: Any, *arguments: Any) -> Any:
         return value
 
     identity.__qualname__ = plan.qualname
-    parameter = inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY)
-    checks = Plan(identity, inspect.Signature([parameter]), [("value", None)], returns, plan.conf)
+    signature = inspect.Signature(
+        [
+            inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY),
+            inspect.Parameter("arguments", inspect.Parameter.VAR_POSITIONAL),
+        ]
+    )
+    parameters: list[tuple[str, Spec | None]] = [("value", None), ("arguments", None)]
+    checks = Plan(identity, signature, parameters, returns, plan.conf, caller_values=("arguments",))
     names: dict[str, object] = {}
     return install(generate_source(checks, names, "check_outputs"), names, "check_outputs", plan.qualname)
 

@@ -24,6 +24,8 @@ class Plan:
     returns: Spec | None
     conf: BeartypeConf
     skip_when_compiling: bool = False
+    caller_values: tuple[str, ...] | None = None
+    """The parameters that hold what the caller passed (None: all of them); a tensor found there is not tagged."""
 
     @property
     def qualname(self) -> str:
