@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import torch
+from beartype import BeartypeConf
 from torch import Tensor, nn
 
 from neuraltypes import (
@@ -59,10 +60,72 @@ def test_kwargs_calls_pass_and_outputs_are_tagged() -> None:
 def test_positional_arguments_are_refused_when_input_types_are_declared() -> None:
     with pytest.raises(NeuralTypeError) as error:
         Encoder()(torch.ones(2, 80, 10), torch.tensor([10, 8]))
-    assert str(error.value) == (
-        "Encoder.forward() takes its typed inputs by keyword only (NeMo's rule for input_types); got 2 positional"
-        " argument(s); declared inputs: audio_signal, length, cache"
-    )
+    assert str(error.value).splitlines() == [
+        "Encoder.forward() inputs: takes its typed inputs by keyword only (NeMo's rule for input_types)",
+        "  expected: keyword arguments audio_signal, length, cache (optional)",
+        "  got: 2 positional argument(s)",
+        "  bindings: none",
+    ]
+    assert error.value.function == "Encoder.forward" and error.value.argument == "inputs"
+
+
+def test_the_call_rules_errors_have_the_four_lines_of_every_failed_check() -> None:
+    with pytest.raises(NeuralTypeError) as error:
+        Encoder()(audio_signal=torch.ones(2, 80, 10), lengths=torch.ones(2))
+    assert str(error.value).splitlines() == [
+        "Encoder.forward() inputs: got undeclared input(s) 'lengths'",
+        "  expected: keyword arguments audio_signal, length, cache (optional)",
+        "  got: keyword arguments audio_signal, lengths",
+        "  bindings: none",
+    ]
+
+    class Pair(nn.Module):
+        output_types = property(lambda self: {"y": NeuralType(("B", "T")), "n": NeuralType(tuple("B"))})
+
+        @typecheck()
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return x, x, x
+
+    with pytest.raises(NeuralTypeError) as error:
+        Pair()(torch.ones(2, 3))
+    assert str(error.value).splitlines() == [
+        "test_the_call_rules_errors_have_the_four_lines_of_every_failed_check.<locals>.Pair.forward() outputs: "
+        "returned tuple of length 3, expected a tuple of 2 outputs (y, n)",
+        "  expected: a tuple of 2 outputs (y, n)",
+        "  got: tuple of length 3",
+        "  bindings: none",
+    ]
+
+
+class _Refused(Exception):
+    pass
+
+
+def test_beartypes_configured_exception_type_and_ordinary_hints_apply_in_nemo_mode() -> None:
+    class Scaler(nn.Module):
+        input_types = property(lambda self: {"x": NeuralType(("B", "T"))})
+
+        @typecheck(conf=BeartypeConf(violation_type=_Refused))
+        def forward(self, *, x):  # type: ignore[no-untyped-def]
+            return x
+
+    with pytest.raises(_Refused, match=r"input 'x': has 1 axes, expected 2"):
+        Scaler()(x=torch.ones(2))
+    with pytest.raises(_Refused, match=r"inputs: takes its typed inputs by keyword only"):
+        Scaler()(torch.ones(2, 3))
+
+    class Repeater(nn.Module):  # output types only: the other parameters are ordinary ones
+        output_types = property(lambda self: {"y": NeuralType(("B", "T"))})
+
+        @typecheck(conf=BeartypeConf(violation_type=_Refused))
+        def forward(self, x, times: int = 1):  # type: ignore[no-untyped-def]
+            return x.repeat(1, times) if times > 1 else x.sum(-1)
+
+    assert Repeater()(torch.ones(2, 3), times=2).shape == (2, 6)
+    with pytest.raises(_Refused, match=r"parameter 'times'.*violates type hint <class 'int'>"):
+        Repeater()(torch.ones(2, 3), times=2.5)
+    with pytest.raises(_Refused, match=r"output 'y': has 1 axes, expected 2"):
+        Repeater()(torch.ones(2, 3))
 
 
 def test_a_missing_mandatory_input_and_an_undeclared_one_are_refused() -> None:
@@ -231,3 +294,14 @@ def test_properties_derived_from_annotations_do_not_trigger_nemo_mode() -> None:
             return x
 
     assert Derived()(torch.ones(2)).shape == (2,)
+
+
+def test_a_method_of_a_class_without_declared_types_keeps_its_defaults() -> None:
+    class Plain(nn.Module):  # no input_types/output_types: the ordinary hints are checked, by beartype
+        @typecheck()
+        def forward(self, x, times: int = 3, *, scale: float = 0.5):  # type: ignore[no-untyped-def]
+            return x * times * scale
+
+    assert torch.equal(Plain()(torch.ones(2)), torch.full((2,), 1.5))
+    with pytest.raises(NeuralTypeError, match=r"parameter 'times'"):
+        Plain()(torch.ones(2), "3")

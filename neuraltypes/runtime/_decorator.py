@@ -170,7 +170,10 @@ def _plain_wrapper(plan: Plan, name: str) -> Callable[..., Any]:
     if all(spec is None for _, spec in plan.parameters) and plan.returns is None:
         return plan.function
     names: dict[str, object] = {}
-    return install(generate_source(plan, names, name), names, name, plan.qualname)
+    wrapper = install(generate_source(plan, names, name), names, name, plan.qualname)
+    wrapper.__defaults__ = plan.function.__defaults__  # the generated header has None for every default
+    wrapper.__kwdefaults__ = plan.function.__kwdefaults__
+    return wrapper
 
 
 def _parameter_spec(parameter: inspect.Parameter, hints: dict[str, Any]) -> Spec | None:

@@ -33,7 +33,15 @@ from ._specs import (
 )
 from ._switches import current_level
 
-__all__ = ["Explainer", "Mismatch", "describe_declared", "describe_value", "error_from", "explain_call"]
+__all__ = [
+    "Explainer",
+    "Mismatch",
+    "as_configured",
+    "describe_declared",
+    "describe_value",
+    "error_from",
+    "explain_call",
+]
 
 
 class Mismatch(Exception):
@@ -332,7 +340,7 @@ def error_from(function: str, explainer: Explainer, mismatch: Mismatch) -> Neura
 _BEARTYPE_DEFAULTS: tuple[type[Exception], ...] = (BeartypeCallHintParamViolation, BeartypeCallHintReturnViolation)
 
 
-def _as_configured(error: NeuralTypeError, conf: BeartypeConf, returned: bool) -> Exception:
+def as_configured(error: NeuralTypeError, conf: BeartypeConf, returned: bool) -> Exception:
     """``error``, or the exception type chosen in beartype's configuration (``violation_type`` and kin).
 
     beartype's own default types and any base class of ``NeuralTypeError`` (``TypeError``) keep ours.
@@ -363,7 +371,7 @@ def explain_call(
             explainer.check(returned[0], returned[1], "return value")
             explainer.finish()
     except Mismatch as mismatch:
-        return _as_configured(error_from(function, explainer, mismatch), conf, returned is not None)
+        return as_configured(error_from(function, explainer, mismatch), conf, returned is not None)
     return neural_type_error(
         f"{function}(): the fast check rejected this call but the detailed check found no violation; "
         "this is a neuraltypes bug, please report it with the call's types",

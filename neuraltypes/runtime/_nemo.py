@@ -13,18 +13,20 @@ encoder's input and its downsampled output, so binding them would reject working
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from beartype import BeartypeConf
 
 from neuraltypes.core import NeuralType, VoidType
 
 from ._codegen import generate_source, install
-from ._errors import NeuralTypeError, neural_type_error
-from ._explain import Explainer, Mismatch, error_from
+from ._errors import NeuralTypeError
+from ._explain import Explainer, Mismatch, as_configured, error_from
 from ._plan import Plan
 from ._specs import ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
 
@@ -70,10 +72,16 @@ class _NemoPlan:
     """The checks of one class's typed method, built once from its declared types."""
 
     def __init__(
-        self, qualname: str, inputs: Mapping[str, Any] | None, outputs: Mapping[str, Any] | None, plan: Plan
+        self,
+        qualname: str,
+        inputs: Mapping[str, Any] | None,
+        outputs: Mapping[str, Any] | None,
+        plan: Plan,
+        call: Callable[..., Any],
     ) -> None:
         self.qualname = qualname
         self.plan = plan
+        self.call = call  # the method, with its ordinary hints checked by beartype
         self.inputs = None if inputs is None else [self._port(n, t, "input") for n, t in inputs.items()]
         self.outputs = None if outputs is None else [self._port(n, t, "output") for n, t in outputs.items()]
         self._inputs_checker = None if self.inputs is None else _inputs_checker(self.inputs, plan)
@@ -92,7 +100,7 @@ class _NemoPlan:
                 self._inputs_checker(**kwargs)  # Python itself refuses missing and undeclared names
             except TypeError:
                 raise self._explain_inputs(args, kwargs) from None
-        result = self.plan.function(*args, **kwargs)
+        result = self.call(*args, **kwargs)
         if self._outputs_checker is not None:
             try:
                 self._outputs_checker(result, *args, *kwargs.values())
@@ -108,8 +116,9 @@ class _NemoPlan:
         try:
             self._check_inputs(args, kwargs, Explainer(self.plan.conf))
         except NeuralTypeError as explained:
-            return explained
-        return error or self._error("refused its inputs")
+            return as_configured(explained, self.plan.conf, returned=False)
+        got = _arguments_text(args[1:], kwargs)
+        return error or self._error("inputs", "were refused", "the declared input_types", got)
 
     def _explain_outputs(self, result: Any) -> BaseException:
         error = sys.exc_info()[1]
@@ -118,28 +127,28 @@ class _NemoPlan:
         try:
             self._check_outputs(result, Explainer(self.plan.conf))
         except NeuralTypeError as explained:
-            return explained
-        return error or self._error("refused its outputs")
+            return as_configured(explained, self.plan.conf, returned=True)
+        return error or self._error("outputs", "were refused", "the declared output_types", type(result).__name__)
 
-    def _error(self, detail: str) -> NeuralTypeError:
-        return neural_type_error(f"{self.qualname}() {detail}", function=self.qualname)
+    def _error(self, where: str, detail: str, expected: str, got: str) -> NeuralTypeError:
+        """A failure of NeMo's call rules (no axis involved), in the four-line form of every failed check."""
+        return error_from(self.qualname, Explainer(self.plan.conf), Mismatch(where, detail, expected, got))
 
     def _check_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any], explainer: Explainer) -> None:
         assert self.inputs is not None
-        if len(args) > 1:
-            raise self._error(
-                f"takes its typed inputs by keyword only (NeMo's rule for input_types); got {len(args) - 1} "
-                f"positional argument(s); declared inputs: {', '.join(p.name for p in self.inputs)}"
-            )
         declared = {port.name: port for port in self.inputs}
+        expected = "keyword arguments " + ", ".join(p.name + (" (optional)" if p.optional else "") for p in self.inputs)
+        got = _arguments_text(args[1:], kwargs)
+        if len(args) > 1:
+            detail = "takes its typed inputs by keyword only (NeMo's rule for input_types)"
+            raise self._error("inputs", detail, expected, got)
         undeclared = [name for name in kwargs if name not in declared]
         if undeclared:
-            raise self._error(
-                f"got undeclared input(s) {', '.join(map(repr, undeclared))}; declared inputs: {', '.join(declared)}"
-            )
+            raise self._error("inputs", f"got undeclared input(s) {', '.join(map(repr, undeclared))}", expected, got)
         missing = [p.name for p in self.inputs if not p.optional and p.name not in kwargs]
         if missing:
-            raise self._error(f"is missing the mandatory input(s) {', '.join(map(repr, missing))}")
+            detail = f"is missing the mandatory input(s) {', '.join(map(repr, missing))}"
+            raise self._error("inputs", detail, expected, got)
         try:
             for name, value in kwargs.items():
                 explainer.check(declared[name].spec, value, f"input {name!r}")
@@ -154,19 +163,28 @@ class _NemoPlan:
         elif isinstance(result, tuple) and len(result) == len(ports):
             values = tuple(result)
         else:
-            got = (
-                f"{type(result).__name__} of length {len(result)}"
-                if isinstance(result, tuple)
-                else (type(result).__name__)
-            )
-            raise self._error(
-                f"returned {got}, expected a tuple of {len(ports)} outputs ({', '.join(p.name for p in ports)})"
-            )
+            got = f"tuple of length {len(result)}" if isinstance(result, tuple) else type(result).__name__
+            expected = f"a tuple of {len(ports)} outputs ({', '.join(p.name for p in ports)})"
+            raise self._error("outputs", f"returned {got}, expected {expected}", expected, got)
         try:
             for port, value in zip(ports, values, strict=True):
                 explainer.check(port.spec, value, f"output {port.name!r}")
         except Mismatch as mismatch:
             raise error_from(self.qualname, explainer, mismatch) from None
+
+
+def _raising_ours(conf: BeartypeConf) -> BeartypeConf:
+    """``conf`` without its exception types: the ports' checkers raise ours, which ``_NemoPlan`` explains in
+    NeMo's terms and then turns into the configured type."""
+    kept = {key: value for key, value in conf.kwargs.items() if not re.fullmatch(r"violation_(\w+_)?type", key)}
+    return BeartypeConf(**kept)
+
+
+def _arguments_text(positional: tuple[Any, ...], keywords: dict[str, Any]) -> str:
+    parts = [f"{len(positional)} positional argument(s)"] if positional else []
+    if keywords:
+        parts.append("keyword arguments " + ", ".join(keywords))
+    return " and ".join(parts) or "no arguments"
 
 
 def _inputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., None]:
@@ -182,7 +200,8 @@ def _inputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., None]:
         return None
 
     accept.__qualname__ = plan.qualname
-    checks = Plan(accept, inspect.Signature(parameters), [(p.name, p.spec) for p in ports], None, plan.conf)
+    ports_spec = [(p.name, p.spec) for p in ports]
+    checks = Plan(accept, inspect.Signature(parameters), ports_spec, None, _raising_ours(plan.conf))
     names: dict[str, object] = {}
     return install(generate_source(checks, names, "check_inputs"), names, "check_inputs", plan.qualname)
 
@@ -203,7 +222,7 @@ def _outputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., Any]:
         ]
     )
     parameters: list[tuple[str, Spec | None]] = [("value", None), ("arguments", None)]
-    checks = Plan(identity, signature, parameters, returns, plan.conf, caller_values=("arguments",))
+    checks = Plan(identity, signature, parameters, returns, _raising_ours(plan.conf), caller_values=("arguments",))
     names: dict[str, object] = {}
     return install(generate_source(checks, names, "check_outputs"), names, "check_outputs", plan.qualname)
 
@@ -236,7 +255,7 @@ class NemoDispatch:
         # Types given to the decorator need no instance: build their checks now, outside any compile trace.
         self._explicit_plan = None
         if explicit is not None:
-            self._explicit_plan = _NemoPlan(plan.qualname, explicit.input_types, explicit.output_types, plan)
+            self._explicit_plan = _NemoPlan(plan.qualname, explicit.input_types, explicit.output_types, plan, plain)
         self._not_ready = (
             f"{plan.qualname}() reads its class's input_types/output_types on the first call, which cannot run "
             "while torch.compile traces: call the module once before compiling it with fullgraph=True, or pass "
@@ -268,5 +287,5 @@ class NemoDispatch:
             def checker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
                 return plain(*args, **kwargs)
         else:
-            checker = _NemoPlan(self.plan.qualname, inputs, outputs, self.plan)
+            checker = _NemoPlan(self.plan.qualname, inputs, outputs, self.plan, self.plain)
         return self._per_class.setdefault(owner, checker)
