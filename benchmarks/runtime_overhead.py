@@ -5,10 +5,15 @@
 
 Cases (issue 3): (a) ``f(x, y) -> x + y`` on three ``"b t c"`` tensors of 2x3x4; (b) a ``Linear(32,32)+ReLU``
 module forward on 8x16x32; (c) the same with checks switched off. Each against the plain call, jaxtyping +
-beartype, and a NeMo-style class (types in ``input_types``/``output_types`` properties, keyword calls).
-"neuraltypes" is the default, the function recompiled with its checks in it; "neuraltypes, wrapper" is
-``@typecheck(instrument=False)``, a generated wrapper around the function (what runs when the source is not
-available, for a ``return`` inside ``try``/``with``, and for generators).
+beartype, and a NeMo-style class (types in ``input_types``/``output_types`` properties, keyword calls, checked
+by our ``@typecheck`` in its NeMo mode: NeMo itself is not a dependency; ``../shared/reference/peers.md`` has
+NeMo's own figures). "neuraltypes" is the default, the function recompiled with its checks in it;
+"neuraltypes, wrapper" is ``@typecheck(instrument=False)``, a generated wrapper around the function (what runs
+when the source is not available, for a ``return`` inside ``try``/``with``, and for generators). In (b),
+"output tagged" declares an element type on the output as well, so every call also writes the output's tag.
+In (c), checks are switched off with ``disable_checks()`` (per thread) and, for jaxtyping, with its
+process-wide ``jaxtyping_disable``; ``NEURALTYPES_DISABLE=1`` is not timed: with it ``@typecheck`` returns the
+function itself, which is the plain call.
 
 Many short rounds (a fraction of a millisecond per variant), each timing every variant once in a shuffled
 order, so that a burst of load from other processes falls on a few rounds and on both sides of their ratios.
@@ -28,12 +33,13 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, NamedTuple
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import jaxtyping
 import torch
 from beartype import beartype
 from jaxtyping import Float, jaxtyped
@@ -97,6 +103,16 @@ class BlockChecked(BlockPlain):
         return torch.relu(self.linear(x))
 
 
+class BlockTagging(BlockPlain):
+    """(b) with an element type on the output too: each call also writes the output's tag."""
+
+    @typecheck
+    def forward(
+        self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"]
+    ) -> NT[Tensor, "b t 32", EncodedRepresentation]:
+        return torch.relu(self.linear(x))
+
+
 class BlockWrapped(BlockPlain):
     @typecheck(instrument=False)
     def forward(self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"]) -> NT[Tensor, "b t 32"]:
@@ -139,8 +155,8 @@ def _cases() -> dict[str, dict[str, Call]]:
     nemo_add = AddNemo()
     features = torch.randn(8, 16, 32)
     plain, checked, jax, nemo = BlockPlain(), BlockChecked(), BlockJaxtyping(), BlockNemo()
-    passthrough, wrapped = BlockPassthrough(), BlockWrapped()
-    for module in (checked, jax, nemo, passthrough, wrapped):
+    passthrough, wrapped, tagging = BlockPassthrough(), BlockWrapped(), BlockTagging()
+    for module in (checked, jax, nemo, passthrough, wrapped, tagging):
         # One Linear, the same weight tensors: a copy's memory placement alone moves the forward by up to 0.5 us.
         module.linear = plain.linear
     name_a, name_b = "f(x, y) -> x + y, 2x3x4", "Linear(32,32)+ReLU forward, 8x16x32"
@@ -158,6 +174,7 @@ def _cases() -> dict[str, dict[str, Call]]:
             "neuraltypes": lambda: checked(features),
             "neuraltypes, wrapper": lambda: wrapped(features),
             "neuraltypes, semantic checks off": _Within(disable_semantic_checks, lambda: checked(features)),
+            "neuraltypes, output tagged": lambda: tagging(features),
             "neuraltypes, NeMo-style class": lambda: nemo(x=features),
             "jaxtyping + beartype": lambda: jax(features),
         },
@@ -167,15 +184,29 @@ def _cases() -> dict[str, dict[str, Call]]:
             "plain": lambda: add_plain(x, y),
             "neuraltypes, checks disabled": _Within(disable_checks, lambda: add_checked(x, y)),
             "neuraltypes, wrapper, disabled": _Within(disable_checks, lambda: add_wrapped(x, y)),
+            "neuraltypes, NeMo-style class, disabled": _Within(disable_checks, lambda: nemo_add(x=x, y=y)),
+            "jaxtyping + beartype, disabled": _Within(_jaxtyping_disabled, lambda: add_jaxtyping(x, y)),
             "pass-through wrapper": lambda: add_passthrough(x, y),
         },
         f"(c) checks disabled: {name_b}": {
             "plain": lambda: plain(features),
             "neuraltypes, checks disabled": _Within(disable_checks, lambda: checked(features)),
             "neuraltypes, wrapper, disabled": _Within(disable_checks, lambda: wrapped(features)),
+            "neuraltypes, NeMo-style class, disabled": _Within(disable_checks, lambda: nemo(x=features)),
+            "jaxtyping + beartype, disabled": _Within(_jaxtyping_disabled, lambda: jax(features)),
             "pass-through wrapper": lambda: passthrough(features),
         },
     }
+
+
+@contextmanager
+def _jaxtyping_disabled() -> Iterator[None]:
+    """jaxtyping's own switch (``JAXTYPING_DISABLE``), read on every call; process-wide."""
+    jaxtyping.config.update("jaxtyping_disable", True)
+    try:
+        yield
+    finally:
+        jaxtyping.config.update("jaxtyping_disable", False)
 
 
 class _Within:

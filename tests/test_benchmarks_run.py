@@ -25,7 +25,10 @@ def test_the_overhead_benchmark_prints_each_case_and_variant() -> None:
         "(c) checks disabled",
         "neuraltypes, wrapper",
         "neuraltypes, semantic checks off",
+        "neuraltypes, output tagged",
         "jaxtyping + beartype",
+        "neuraltypes, NeMo-style class, disabled",
+        "jaxtyping + beartype, disabled",
         "pass-through wrapper",
     ):
         assert row in out, row
