@@ -203,3 +203,29 @@ def test_compiled_code_keeps_the_switches_it_was_traced_with() -> None:
     torch._dynamo.reset()  # the next compile reads the switches again
     with pytest.raises(torch._dynamo.exc.Unsupported, match="parameter 'x' does not match"):
         torch.compile(Block(), fullgraph=True, backend="eager")(probs)
+
+
+class UncheckedBlock(Block):
+    forward = Block.forward.__wrapped__  # type: ignore[attr-defined]
+
+
+def _operations(program: torch.export.ExportedProgram) -> list[tuple[str, str]]:
+    return [(node.op, str(node.target)) for node in program.graph.nodes]
+
+
+@pytest.mark.parametrize("module_class", [Block, WrappedBlock], ids=["instrumented", "wrapped"])
+def test_the_exported_program_contains_no_checks(module_class: type[Block]) -> None:
+    block = module_class()
+    probs = set_tag(torch.randn(2, 3, 32), NeuralType("b t 32", ProbsType()))
+    with pytest.raises(NeuralTypeError, match="carries the neural type"):
+        block(probs)
+    program = torch.export.export(block, (torch.randn(2, 3, 32),))
+    assert program.module()(probs).shape == (2, 3, 32)  # the tag is no longer looked at
+    for node in program.graph.nodes:
+        # The node's operation and operands; its metadata (the stack trace) may name the wrapper's file.
+        assert not getattr(node.target, "__module__", "").startswith("neuraltypes"), node.format_node()
+        assert "neuraltypes" not in f"{node.target} {node.args} {node.kwargs}", node.format_node()
+    assert "neuraltypes" not in program.graph_module.code
+    # The same operations as the undecorated forward's: nothing was added.
+    unchecked = torch.export.export(UncheckedBlock(), (torch.randn(2, 3, 32),))
+    assert _operations(program) == _operations(unchecked)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -46,28 +48,75 @@ def test_a_failed_call_leaves_no_binding_behind() -> None:
     assert inner(torch.ones(5, 5)).shape == (5, 5)
 
 
+@typecheck
+def sized(x: NT[Tensor, "n"], wait: Callable[[], object], returned: int) -> NT[Tensor, "n"]:
+    # Both threads have bound n from their arguments before either checks its return value.
+    wait()
+    return torch.ones(returned)
+
+
+def _in_two_threads(*sizes: tuple[int, int]) -> list[Tensor | BaseException]:
+    """Call ``sized`` once in each of two threads, with (argument size, returned size), overlapping the calls."""
+    barrier = threading.Barrier(2, timeout=10.0)  # a bug breaks the barrier instead of hanging the suite
+    outcomes: list[Tensor | BaseException] = [RuntimeError("not run"), RuntimeError("not run")]
+
+    def work(index: int, size: int, returned: int) -> None:
+        try:
+            outcomes[index] = sized(torch.ones(size), barrier.wait, returned)
+        except BaseException as error:  # collected and asserted by the caller
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=work, args=(i, *pair)) for i, pair in enumerate(sizes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20.0)
+    assert not any(thread.is_alive() for thread in threads)
+    return outcomes
+
+
+def test_two_threads_inside_one_function_keep_their_own_sizes() -> None:
+    three, five = _in_two_threads((3, 3), (5, 5))
+    assert isinstance(three, Tensor) and three.shape == (3,)
+    assert isinstance(five, Tensor) and five.shape == (5,)
+
+
+def test_a_bad_return_in_one_thread_fails_only_that_thread() -> None:
+    good, bad = _in_two_threads((3, 3), (5, 4))
+    assert isinstance(good, Tensor) and good.shape == (3,)
+    assert isinstance(bad, NeuralTypeError)
+    # The error names its own thread's binding, not the other thread's n=3.
+    assert str(bad).splitlines()[0] == "sized() return value: axis 0 'n' has size 4, but n=5 was bound by parameter 'x'"
+
+
 def test_threads_do_not_see_each_others_bindings() -> None:
     @typecheck
     def slow_add(x: NT[Tensor, "b t"], y: NT[Tensor, "b t"]) -> NT[Tensor, "b t"]:
         return x + y
 
     errors: list[BaseException] = []
-    start = threading.Barrier(4)
+    start = threading.Barrier(4, timeout=10.0)
 
     def work(size: int) -> None:
-        start.wait()
         try:
+            start.wait()
             for _ in range(300):
                 x = torch.ones(size, size + 1)
                 slow_add(x, x)
         except BaseException as error:  # collected and asserted below
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(size,)) for size in (1, 2, 3, 4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, inside the checks too
+    try:
+        threads = [threading.Thread(target=work, args=(size,)) for size in (1, 2, 3, 4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60.0)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not any(thread.is_alive() for thread in threads)
     assert errors == []
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import pytest
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from neuraltypes import NT, AxisKind, AxisType, LogitsType, NeuralType
 from neuraltypes.runtime import NeuralTypeError, typecheck
@@ -185,3 +185,35 @@ def test_nemo_list_axes_declare_list_depth() -> None:
         f(torch.ones(4))
     with pytest.raises(NeuralTypeError, match=r"parameter 'xs'\[1\]: has 2 axes, expected 1"):
         f([torch.ones(4), torch.ones(4, 1)])  # type: ignore[arg-type]
+
+
+class Chunker(nn.Module):
+    """NeMo's style: a list axis in an ``input_types`` property, an unannotated forward."""
+
+    @property
+    def input_types(self) -> dict[str, Any]:
+        # A list over the batch of (time, 4) tensors, each with its own length.
+        axes = (AxisType(AxisKind.Batch, is_list=True), AxisType(AxisKind.Time), AxisType(AxisKind.Dimension, 4))
+        return {"chunks": NeuralType(axes)}
+
+    @typecheck()
+    def forward(self, chunks):  # type: ignore[no-untyped-def]
+        return len(chunks)
+
+
+def test_a_list_axis_in_nemo_input_types_accepts_a_list_of_tensors() -> None:
+    assert Chunker()(chunks=[torch.ones(3, 4), torch.ones(5, 4), torch.ones(1, 4)]) == 3
+    assert Chunker()(chunks=[]) == 0
+
+
+def test_a_list_axis_in_nemo_input_types_rejects_a_bare_tensor() -> None:
+    with pytest.raises(NeuralTypeError, match=r"Chunker.forward\(\) input 'chunks': expected a list, got Tensor"):
+        Chunker()(chunks=torch.ones(3, 3, 4))
+
+
+def test_a_list_axis_in_nemo_input_types_rejects_one_bad_element_in_the_middle() -> None:
+    good = [torch.ones(t, 4) for t in range(1, 101)]
+    with pytest.raises(NeuralTypeError, match=r"input 'chunks'\[50\]: axis 1 has size 5, expected 4"):
+        Chunker()(chunks=[*good[:50], torch.ones(2, 5), *good[50:]])
+    with pytest.raises(NeuralTypeError, match=r"input 'chunks'\[1\]: has 1 axes, expected 2"):
+        Chunker()(chunks=[torch.ones(3, 4), torch.ones(4), torch.ones(3, 4)])

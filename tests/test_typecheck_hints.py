@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Any, Literal
 
+import beartype
 import pytest
 import torch
 from beartype import BeartypeConf
+from beartype.door import is_bearable
 from torch import Tensor
 
 from neuraltypes import NT
-from neuraltypes.runtime import NeuralTypeError, typecheck
+from neuraltypes.runtime import NeuralTypeError, _beartype_bridge, typecheck
 
 
 def test_ordinary_hints_are_checked_by_beartype() -> None:
@@ -65,6 +67,49 @@ def test_beartypes_violation_types_choose_the_exception() -> None:
 
     with pytest.raises(NeuralTypeError):  # a base class of ours keeps ours
         g(torch.ones(2, 2))
+
+
+def _fresh_count() -> Any:
+    """A new function each time: ordinary hints get their testers when a function is decorated."""
+
+    def count(n: int) -> int:
+        return n
+
+    return count
+
+
+def _broken_factory(hint: Any, conf: BeartypeConf) -> Any:
+    raise RuntimeError("beartype's private API changed")
+
+
+@pytest.mark.parametrize("unavailable", ["old version", "factory raises"])
+def test_the_public_fallback_checks_ordinary_hints_like_the_private_tester(
+    unavailable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(NeuralTypeError) as private:
+        typecheck(_fresh_count())("3")
+
+    if unavailable == "old version":
+        monkeypatch.setattr(beartype, "__version__", "0.19.0")
+        monkeypatch.setattr(_beartype_bridge, "_FACTORY", _beartype_bridge._private_factory())
+        assert _beartype_bridge._FACTORY is None
+    else:
+        monkeypatch.setattr(_beartype_bridge, "_FACTORY", _broken_factory)
+    calls: list[object] = []
+
+    def counting_is_bearable(value: object, hint: Any, conf: BeartypeConf) -> bool:
+        calls.append(value)
+        return is_bearable(value, hint, conf=conf)
+
+    monkeypatch.setattr(_beartype_bridge, "is_bearable", counting_is_bearable)
+
+    checked = typecheck(_fresh_count())
+    assert checked(3) == 3
+    assert calls == [3, 3]  # the parameter and the return value, through the public is_bearable
+    with pytest.raises(NeuralTypeError) as public:
+        checked("3")
+    assert type(public.value) is type(private.value)
+    assert str(public.value) == str(private.value)
 
 
 def test_a_hint_naming_a_later_definition_is_resolved_on_the_first_call() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from neuraltypes import NT, NeuralType
-from neuraltypes.runtime import NeuralTypeError, typecheck
+from neuraltypes.runtime import CHECKED_MARKER, NeuralTypeError, typecheck
 
 
 @typecheck
@@ -241,6 +242,35 @@ def test_forward_of_a_module_is_checked() -> None:
     assert net(torch.ones(3, 4)).shape == (3, 4)
     with pytest.raises(NeuralTypeError, match=r"Net.forward\(\) parameter 'x': axis 1 has size 5, expected 4"):
         net(torch.ones(3, 5))
+
+
+@pytest.mark.parametrize("decorate", [typecheck, typecheck()], ids=["bare", "called"])
+def test_called_with_no_arguments_checks_a_function_like_the_bare_form(decorate: Callable[[Any], Any]) -> None:
+    @decorate
+    def shrink(x: NT[Tensor, "b t"], keep: int) -> NT[Tensor, "b t"]:
+        return x[:, :keep]
+
+    assert getattr(shrink, CHECKED_MARKER, None) is not None
+    assert shrink(torch.ones(2, 3), 3).shape == (2, 3)
+    with pytest.raises(NeuralTypeError, match=r"shrink\(\) parameter 'x': has 1 axes, expected 2 \(b t\)\n"):
+        shrink(torch.ones(2), 3)
+    with pytest.raises(NeuralTypeError, match=r"shrink\(\) return value: axis 1 't' has size 2, but t=3 was bound by"):
+        shrink(torch.ones(2, 3), 2)
+    with pytest.raises(NeuralTypeError, match=r"parameter 'keep': Value '3' violates type hint"):
+        shrink(torch.ones(2, 3), "3")
+
+
+@pytest.mark.parametrize("decorate", [typecheck, typecheck()], ids=["bare", "called"])
+def test_called_with_no_arguments_checks_a_method_like_the_bare_form(decorate: Callable[[Any], Any]) -> None:
+    class Scale:
+        @decorate
+        def apply(self, x: NT[Tensor, "b c"], y: NT[Tensor, "b c"]) -> NT[Tensor, "b c"]:
+            return x * y
+
+    assert Scale().apply(torch.ones(2, 3), torch.ones(2, 3)).shape == (2, 3)
+    assert Scale().apply(torch.ones(2, 3), y=torch.ones(2, 3)).shape == (2, 3)  # a keyword call: no NeMo rule
+    with pytest.raises(NeuralTypeError, match=r"Scale.apply\(\) parameter 'y': axis 1 'c' has size 4, but c=3"):
+        Scale().apply(torch.ones(2, 3), torch.ones(2, 4))
 
 
 def test_decorating_twice_wraps_once() -> None:
