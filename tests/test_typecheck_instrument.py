@@ -316,23 +316,38 @@ def test_a_function_without_a_def_of_its_own_is_wrapped() -> None:
         checked(torch.ones(2, 2))
 
 
-def test_the_checks_do_not_call_builtins_the_function_or_its_module_rebinds(tmp_path: Path) -> None:
-    path = tmp_path / "shadows_builtins.py"
+def test_a_function_or_module_that_rebinds_a_builtin_the_checks_call_is_wrapped(tmp_path: Path) -> None:
+    header = (
+        "from torch import Tensor\nfrom neuraltypes import NT, LogitsType\nfrom neuraltypes.runtime import typecheck\n"
+    )
+    path = tmp_path / "rebinds_builtins.py"
     path.write_text(
-        "from torch import Tensor\nfrom neuraltypes import NT, LogitsType\n"
-        "from neuraltypes.runtime import typecheck\n\n"
-        "getattr = None  # a module global named like a builtin the checks call\n\n"
+        header + "\n"
         "@typecheck\n"
         "def local_len(x: NT[Tensor, 'b 3']) -> NT[Tensor, 'b 3', LogitsType]:\n"
         "    len = 2  # a local: Python reads it as unbound before this line\n"
         "    return x * len\n\n"
         "@typecheck\n"
-        "def parameters_named_so(x: NT[Tensor, 'b 3'], type: str = '', isinstance: int = 0) -> NT[Tensor, 'b 3']:\n"
-        "    return x + isinstance\n"
+        "def parameter_named_so(x: NT[Tensor, 'b 3'], isinstance: int = 0) -> NT[Tensor, 'b 3']:\n"
+        "    return x + isinstance\n\n"
+        "@typecheck\n"
+        "def uncalled_builtin(x: NT[Tensor, 'b 3'], type: str = '') -> NT[Tensor, 'b 3']:\n"
+        "    return x  # nothing tagged: the checks do not call type()\n"
     )
-    module = _import(path)
-    for function in (module.local_len, module.parameters_named_so):
-        assert _instrumented(function)
+    later = tmp_path / "binds_a_builtin_later.py"
+    later.write_text(
+        header + "\n"
+        "@typecheck\n"
+        "def reads_tags(x: NT[Tensor, 'b 3', LogitsType]) -> NT[Tensor, 'b 3']:\n"
+        "    return x\n\n"
+        "def getattr(*args):  # defined after the decorated function\n"
+        "    raise AssertionError('not the builtin')\n"
+    )
+    module, other = _import(path), _import(later)
+    wrapped = (module.local_len, module.parameter_named_so, other.reads_tags)
+    assert [_instrumented(function) for function in wrapped] == [False, False, False]
+    assert _instrumented(module.uncalled_builtin)
+    for function in (*wrapped, module.uncalled_builtin):
         assert function(torch.ones(2, 3)).shape == (2, 3)
         with pytest.raises(NeuralTypeError, match="parameter 'x'"):
             function(torch.ones(2, 4))

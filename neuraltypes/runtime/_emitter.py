@@ -30,11 +30,12 @@ from ._specs import (
     UnionSpec,
 )
 
-__all__ = ["Emitter", "validate_names"]
+__all__ = ["BUILTINS", "Emitter", "has_tags", "validate_names"]
 
-_BUILTINS = {"isinstance": isinstance, "getattr": getattr, "len": len, "tuple": tuple, "type": type}
-"""The builtins the checking lines call, under our own names: an instrumented function's lines run among the
-user's locals and module globals, where ``len``, ``type`` or ``isinstance`` may name something else."""
+BUILTINS = {f"_ntq_{b.__name__}": b for b in (isinstance, getattr, len, tuple, type)}
+"""The builtins the checking lines call, under names of ours: a wrapper's parameters may be called ``len`` or
+``type``. (Instrumented code calls them by their own names, where nothing in the function or its module
+rebinds those: see ``_instrument``.)"""
 
 
 class Emitter:
@@ -54,7 +55,7 @@ class Emitter:
         self.fail = ""
         self.where = ""
         self._counter = itertools.count()
-        names.update({f"_ntq_{name}": function for name, function in _BUILTINS.items()})
+        names.update(BUILTINS)
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
@@ -254,7 +255,7 @@ class Emitter:
     def tag(self, spec: Spec | None, v: str, passed: list[str], holders: list[str]) -> None:
         """Tag the tensors in ``v`` that the call made: not one of the ``passed`` arguments, nor inside one of the
         ``holders`` (arguments that may be a list, tuple or dict), nor an ``nn.Parameter``."""
-        if spec is None or not _has_tags(spec):
+        if spec is None or not has_tags(spec):
             return
         if isinstance(spec, TensorSpec):
             declared = self.const(spec.neural_type, "nt")
@@ -313,19 +314,19 @@ def _expr_code(expr: DimExpr) -> str:
     return f"_ntv_{expr.name}"
 
 
-def _has_tags(spec: Spec) -> bool:
+def has_tags(spec: Spec) -> bool:
     if isinstance(spec, TensorSpec):
         return spec.tags
     if isinstance(spec, UnionSpec):
         return spec.tensor.tags
     if isinstance(spec, (OptionalSpec, ListSpec)):
-        return _has_tags(spec.inner)
+        return has_tags(spec.inner)
     if isinstance(spec, DictSpec):
-        return _has_tags(spec.value)
+        return has_tags(spec.value)
     if isinstance(spec, TupleSpec):
-        return any(item is not None and _has_tags(item) for item in spec.items)
+        return any(item is not None and has_tags(item) for item in spec.items)
     if isinstance(spec, NamedTupleSpec):
-        return any(_has_tags(item) for _, _, item in spec.fields)
+        return any(has_tags(item) for _, _, item in spec.fields)
     return False
 
 

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ._codegen import RESERVED, CheckLines, check_lines, switch_lines
+from ._emitter import BUILTINS
 from ._plan import Plan
 
 __all__ = ["instrument"]
@@ -76,8 +77,15 @@ def instrument(plan: Plan) -> Callable[..., Any] | None:
     originals = {name: f"_ntq_a_{name}" for name in sorted(rebound)}
     names: dict[str, object] = {}
     checks = check_lines(plan, names, originals)
+    builtins = {alias: function.__name__ for alias, function in BUILTINS.items()}
+    for alias in builtins:
+        del names[alias]
+    lines = "\n".join(checks.arguments + (checks.returns or []))
+    called = {builtins[alias] for alias in re.findall(r"\b_ntq_\w+", lines) if alias in builtins}
+    if called & _rebound_anywhere(code, definition, function.__globals__, found.module_bound):
+        return None  # a builtin the checks call has another meaning in here: the wrapper's lines do not see it
     ours = {_SWITCH: names.pop(_SWITCH), _CONSTANTS: _constants(names)}
-    checked = _with_checks(definition, checks, plan, originals, _holder_references(set(names)))
+    checked = _with_checks(definition, checks, plan, originals, _references(set(names), builtins))
     instrumented = _compile(checked, owner, found.imported, sorted(set(original_cells) | set(ours)), code)
     cells = []
     for name in instrumented.co_freevars:
@@ -104,14 +112,23 @@ def _constants(names: dict[str, object]) -> object:
     return holder
 
 
-def _holder_references(names: set[str]) -> Callable[[str], str]:
-    """Rewrite our lines' references to the constants as attributes of the holder: ``_ntq_cls0`` ->
-    ``_ntq_k._ntq_cls0``. (The lines' string literals are messages that name no such thing: parameters and the
-    function's qualified name may not use the reserved prefixes.)"""
-    if not names:
-        return lambda text: text
-    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
-    return lambda text: pattern.sub(lambda match: f"{_CONSTANTS}.{match.group(0)}", text)
+def _references(names: set[str], builtins: dict[str, str]) -> Callable[[str], str]:
+    """Rewrite our lines' references to the constants as attributes of the holder (``_ntq_cls0`` ->
+    ``_ntq_k._ntq_cls0``) and to the builtins by their own names (``_ntq_len`` -> ``len``: a global read is
+    faster than a method call on the holder). (The lines' string literals are messages that name no such thing:
+    parameters and the function's qualified name may not use the reserved prefixes.)"""
+    replacements = {name: f"{_CONSTANTS}.{name}" for name in names} | builtins
+    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, replacements), key=len, reverse=True)) + r")\b")
+    return lambda text: pattern.sub(lambda match: replacements[match.group(0)], text)
+
+
+def _rebound_anywhere(
+    code: types.CodeType, definition: ast.FunctionDef, module: dict[str, Any], module_bound: frozenset[str]
+) -> set[str]:
+    """The names that, in ``code``, may not mean the builtins: its locals, cells and free variables, its
+    ``global`` declarations, and the names its module binds (now, or further down its source)."""
+    declared = {name for node in ast.walk(definition) if isinstance(node, ast.Global) for name in node.names}
+    return {*code.co_varnames, *code.co_cellvars, *code.co_freevars, *declared, *module, *module_bound}
 
 
 def _uses_reserved(code: types.CodeType) -> bool:
@@ -124,11 +141,13 @@ def _uses_reserved(code: types.CodeType) -> bool:
 class _Definition(NamedTuple):
     function: ast.FunctionDef  # parsed from the file, with its line and column numbers
     imported: tuple[str, ...]  # the names its module binds with import statements
+    module_bound: frozenset[str]  # every name its module binds at top level
 
 
 class _ModuleIndex(NamedTuple):
     blocks: dict[int, int]  # the first line of each function (its first decorator's, or its def's) -> its last
     imported: tuple[str, ...]
+    module_bound: frozenset[str]
 
 
 def _definition(code: types.CodeType) -> _Definition | None:
@@ -151,7 +170,7 @@ def _definition(code: types.CodeType) -> _Definition | None:
     if not isinstance(definition, ast.FunctionDef) or definition.name != code.co_name:
         return None
     ast.increment_lineno(definition, first - 2 if indented else first - 1)
-    return _Definition(definition, index.imported)
+    return _Definition(definition, index.imported, index.module_bound)
 
 
 @functools.lru_cache(maxsize=64)
@@ -171,7 +190,17 @@ def _index(filename: str, digest: int) -> _ModuleIndex:
         for alias in statement.names
         if alias.name != "*"
     }
-    return _ModuleIndex(blocks, tuple(sorted(imported)))
+    statements = list(_own_statements(tree.body))
+    module_bound = {
+        node.id
+        for statement in statements
+        if not isinstance(statement, _SCOPES)
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))
+    }
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    module_bound |= {statement.name for statement in statements if isinstance(statement, definitions)}
+    return _ModuleIndex(blocks, tuple(sorted(imported)), frozenset(module_bound | imported))
 
 
 def _compile(

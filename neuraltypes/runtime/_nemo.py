@@ -25,6 +25,7 @@ from beartype import BeartypeConf
 from neuraltypes.core import NeuralType, VoidType
 
 from ._codegen import generate_source, install
+from ._emitter import has_tags
 from ._errors import NeuralTypeError
 from ._explain import Explainer, Mismatch, as_configured, error_from
 from ._plan import Plan
@@ -86,6 +87,8 @@ class _NemoPlan:
         self.outputs = None if outputs is None else [self._port(n, t, "output") for n, t in outputs.items()]
         self._inputs_checker = None if self.inputs is None else _inputs_checker(self.inputs, plan)
         self._outputs_checker = _outputs_checker(self.outputs, plan) if self.outputs else None
+        # The call's arguments go to the outputs' checker only when it tags (not the caller's tensors).
+        self._outputs_tagged = any(port.spec is not None and has_tags(port.spec) for port in self.outputs or ())
 
     def _port(self, name: str, declared: Any, side: str) -> _Port:
         spec = nemo_spec(declared, f"{self.qualname} {side} {name!r}")
@@ -103,7 +106,10 @@ class _NemoPlan:
         result = self.call(*args, **kwargs)
         if self._outputs_checker is not None:
             try:
-                self._outputs_checker(result, *args, *kwargs.values())
+                if self._outputs_tagged:
+                    self._outputs_checker(result, *args, *kwargs.values())
+                else:
+                    self._outputs_checker(result)
             except TypeError:
                 raise self._explain_outputs(result) from None
         return result
