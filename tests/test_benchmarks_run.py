@@ -29,6 +29,7 @@ def test_the_overhead_benchmark_prints_each_case_and_variant() -> None:
         "jaxtyping + beartype",
         "neuraltypes, NeMo-style class, disabled",
         "jaxtyping + beartype, disabled",
+        "hand-written checks",
         "pass-through wrapper",
     ):
         assert row in out, row
