@@ -134,3 +134,32 @@ def test_a_container_element_is_named_by_its_path() -> None:
         "test_a_container_element_is_named_by_its_path.<locals>.stack() parameter 'xs'[2]:"
         " axis 1 'c' has size 4, but c=3 was bound by parameter 'xs'[0]"
     )
+
+
+def test_a_return_value_checked_after_the_body_changed_its_arguments_in_place_is_explained() -> None:
+    @typecheck
+    def first(batch: dict[str, NT[Tensor, "b t"]]) -> NT[Tensor, "b t"]:
+        return batch.pop("a")[:1]  # the size b was bound by batch["a"], which the dict no longer holds
+
+    with pytest.raises(NeuralTypeError) as error:
+        first({"a": torch.ones(2, 3)})
+    assert str(error.value).splitlines() == [
+        "test_a_return_value_checked_after_the_body_changed_its_arguments_in_place_is_explained.<locals>.first() "
+        "return value: does not match the sizes the arguments had when the call began; the function changed its "
+        "arguments in place since",
+        "  expected: (b t)",
+        "  got: Tensor of shape (1, 3), float32",
+        "  bindings: none",
+    ]
+
+    @typecheck
+    def grow(x: NT[Tensor, "b t"]) -> NT[Tensor, "b t"]:
+        return x.unsqueeze_(0)
+
+    with pytest.raises(NeuralTypeError) as error:
+        grow(torch.ones(2, 3))
+    assert str(error.value).splitlines()[0] == (
+        "test_a_return_value_checked_after_the_body_changed_its_arguments_in_place_is_explained.<locals>.grow() "
+        "return value: has 3 axes, expected 2 (b t) (the function changed its arguments in place, so their sizes are "
+        "not shown)"
+    )

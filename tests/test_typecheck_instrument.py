@@ -352,3 +352,32 @@ def test_a_function_or_module_that_rebinds_a_builtin_the_checks_call_is_wrapped(
         with pytest.raises(NeuralTypeError, match="parameter 'x'"):
             function(torch.ones(2, 4))
     assert tag_of(module.local_len(torch.ones(2, 3))) == NeuralType("b 3", LogitsType())
+
+
+def test_a_decorator_written_over_several_lines_in_parentheses_gets_the_wrapper(tmp_path: Path) -> None:
+    # The code's first line is then inside the decorator: the block cut from the file does not parse.
+    path = tmp_path / "parenthesised_decorator.py"
+    path.write_text(
+        "from torch import Tensor\nfrom neuraltypes import NT\nfrom neuraltypes.runtime import typecheck\n\n"
+        "@(\n    typecheck\n)\ndef f(x: NT[Tensor, 'b 3']) -> NT[Tensor, 'b 3']:\n    return x * 1\n"
+    )
+    module = _import(path)
+    assert not _instrumented(module.f)
+    assert module.f(torch.ones(2, 3)).shape == (2, 3)
+    with pytest.raises(NeuralTypeError, match="parameter 'x'"):
+        module.f(torch.ones(2, 4))
+
+
+def test_locals_and_a_tagged_return_from_star_star_kwargs_get_the_wrapper() -> None:
+    def configure(x: NT[Tensor, "b"], scale: float = 2.0) -> dict[str, Any]:
+        return dict(locals())  # the checks' own locals must not show
+
+    def take(**kwargs: Tensor) -> NT[Tensor, "b", LogitsType]:
+        return kwargs.pop("x")  # the body's dict would be the caller's tensors' only record
+
+    checked_configure, checked_take = typecheck(configure), typecheck(take)
+    assert not _instrumented(checked_configure) and not _instrumented(checked_take)
+    x = torch.ones(2)
+    assert checked_configure(x) == configure(x)
+    assert checked_take(x=x) is x
+    assert tag_of(x) is None

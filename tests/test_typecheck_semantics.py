@@ -246,3 +246,49 @@ def test_a_failed_return_check_tags_nothing() -> None:
     with pytest.raises(NeuralTypeError, match=r"return value\[1\]: has 1 axes, expected 2"):
         pair(torch.ones(2, 3))
     assert tag_of(made[0]) is None
+
+
+def test_a_parameter_made_from_a_tensor_subclass_is_not_tagged() -> None:
+    class Sharded(torch.Tensor):  # as DTensor or a quantised weight would be
+        pass
+
+    class Tied(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(2, 3).as_subclass(Sharded))
+
+        @typecheck
+        def forward(self) -> Probs:
+            return self.weight
+
+    tied = Tied()
+    assert type(tied.weight) is Sharded
+    assert tied() is tied.weight
+    assert tag_of(tied.weight) is None
+
+
+class _CountingList(list):  # type: ignore[type-arg]
+    """A list that counts how often it is iterated."""
+
+    iterations = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        type(self).iterations += 1
+        return super().__iter__()
+
+
+def test_only_arguments_that_may_hold_tensors_are_searched_for_the_callers_tensors() -> None:
+    @typecheck
+    def typed(x: NT[Tensor, "B C"], ids: list[int]) -> Probs:
+        return x * 1
+
+    @typecheck
+    def untyped(x: NT[Tensor, "B C"], batch) -> Probs:  # type: ignore[no-untyped-def]
+        return batch[0] if batch else x * 1
+
+    ids = _CountingList(range(1000))
+    typed(torch.ones(2, 3), ids)
+    assert _CountingList.iterations == 0  # list[int] holds no tensor: not walked on every call
+    mine = torch.ones(2, 3)
+    assert untyped(torch.ones(2, 3), [mine]) is mine
+    assert tag_of(mine) is None  # unannotated: searched

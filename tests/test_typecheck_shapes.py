@@ -301,3 +301,13 @@ def test_sizes_nothing_reads_are_not_bound_but_still_checked() -> None:
     g(torch.ones(2, 3, 4), torch.ones(2, 3, 4))
     with pytest.raises(NeuralTypeError):
         g(torch.ones(2, 3, 4), torch.ones(2, 3, 5))
+
+
+def test_a_parameter_named_like_a_builtin_the_checks_call() -> None:
+    @typecheck
+    def first(x: NT[Tensor, "*b c"], len: int) -> NT[Tensor, "*b c"]:
+        return x[..., :len]
+
+    assert first(torch.ones(2, 3, 4), 4).shape == (2, 3, 4)
+    with pytest.raises(NeuralTypeError, match=r"return value: axis 2 'c' has size 1, but c=4"):
+        first(torch.ones(2, 3, 4), 1)

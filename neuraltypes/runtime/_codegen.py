@@ -15,17 +15,19 @@ import inspect
 import itertools
 import linecache
 import re
+import typing
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import torch
 
 from ._emitter import Emitter, validate_names
 from ._errors import NeuralTypeError
 from ._explain import explain_call
-from ._plan import Plan
-from ._specs import OptionalSpec, TensorSpec
+from ._plan import CallerValue, Plan
+from ._provenance import CONTAINERS
+from ._specs import DictSpec, ListSpec, OptionalSpec, PlainSpec, Spec, TensorSpec, UnionSpec
 from ._switches import current_level
 
 __all__ = ["RESERVED", "CheckLines", "check_lines", "generate_source", "install", "switch_lines"]
@@ -97,25 +99,55 @@ def _failure(plan: Plan, parameter_names: list[str]) -> Callable[..., Exception]
     return fail
 
 
-def _caller_values(plan: Plan, original: Mapping[str, str]) -> tuple[list[str], list[str]]:
-    """The locals holding what the caller passed: those the result may be, and those it may be inside of."""
+def _caller_values(plan: Plan, original: Mapping[str, str]) -> dict[str, CallerValue]:
+    """Where the caller's tensors are, by the local that holds them: every argument ("is"), the items of
+    ``*args``/``**kwargs`` ("items"), and what lists, tuples and dicts hold ("nested"), searched in arguments that
+    may hold tensors so: unannotated ones, and those whose hint names a tensor class, ``Any`` or ``object``. One
+    annotated ``list[int]`` is not searched: a walk over a long list of token ids on every call would be wasted."""
+    if plan.caller_values is not None:
+        return {original.get(name, name): where for name, where in plan.caller_values.items()}
     specs = dict(plan.parameters)
-    passed: list[str] = []
-    holders: list[str] = []
+    found: dict[str, CallerValue] = {}
     for name, parameter in plan.signature.parameters.items():
-        if plan.caller_values is not None and name not in plan.caller_values:
-            continue
+        spec = specs.get(name)
         local = original.get(name, name)
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            holders.append(local)
-            continue
-        passed.append(local)
-        spec = specs.get(name)
-        if isinstance(spec, OptionalSpec):
-            spec = spec.inner
-        if not isinstance(spec, TensorSpec):
-            holders.append(local)  # unannotated, an ordinary hint, a container: may hold the caller's tensors
-    return passed, holders
+            item = spec.inner if isinstance(spec, ListSpec) else spec.value if isinstance(spec, DictSpec) else None
+            found[local] = "nested" if _may_hold_tensors(item) else "items"
+        else:
+            found[local] = "nested" if _may_hold_tensors(spec) else "is"
+    return found
+
+
+def _may_hold_tensors(spec: Spec | None) -> bool:
+    """Whether a value of this spec may be a list, tuple or dict with tensors in it."""
+    if spec is None:  # unannotated, Any, object
+        return True
+    if isinstance(spec, OptionalSpec):
+        return _may_hold_tensors(spec.inner)
+    if isinstance(spec, TensorSpec):
+        return False
+    if isinstance(spec, UnionSpec):
+        return _hint_may_hold_tensors(spec.rest)
+    if isinstance(spec, PlainSpec):
+        return _hint_may_hold_tensors(spec.hint)
+    return True  # a list, tuple, dict or NamedTuple spec
+
+
+def _hint_may_hold_tensors(hint: Any) -> bool:
+    if hint is Any or hint is object or isinstance(hint, (TypeVar, str, typing.ForwardRef)):
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _hint_may_hold_tensors(typing.get_args(hint)[0])
+    if origin is typing.Literal:
+        return False
+    if origin is not None:
+        arguments = [argument for argument in typing.get_args(hint) if argument is not Ellipsis]
+        return not arguments or any(_hint_may_hold_tensors(argument) for argument in arguments)
+    if isinstance(hint, type):
+        return issubclass(hint, (torch.Tensor, *CONTAINERS))
+    return True  # a form not recognised: search
 
 
 _SIZE_VARIABLE = re.compile(r"\b_ntv_\w+")
@@ -173,7 +205,7 @@ def check_lines(plan: Plan, names: dict[str, object], originals: Mapping[str, st
         emitter.fail = _fail_statement(emitter, emitter.where, returned_arguments)
         emitter.value(plan.returns, "_ntq_r")
         emitter.finish_section()
-        emitter.tag(plan.returns, "_ntq_r", *_caller_values(plan, original))
+        emitter.tag(plan.returns, "_ntq_r", _caller_values(plan, original))
         argument_lines, return_lines = _drop_unread_sizes(emitter.plain_bindings, argument_lines, emitter.lines)
     else:
         (argument_lines,) = _drop_unread_sizes(emitter.plain_bindings, argument_lines)

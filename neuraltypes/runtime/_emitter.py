@@ -8,7 +8,7 @@ expressions whose variables are not bound yet wait for the end of the arguments 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import torch
@@ -16,7 +16,7 @@ import torch
 from neuraltypes.core import AxisType, BinOp, Const, DimExpr
 
 from ._beartype_bridge import make_tester
-from ._plan import Plan
+from ._plan import CallerValue, Plan
 from ._provenance import CONTAINERS, TAG_ATTRIBUTE, held_by, make_acceptor
 from ._specs import (
     DictSpec,
@@ -176,7 +176,7 @@ class Emitter:
             if axis.variadic:
                 if axis.name is not None and spec.bind_names:
                     after = count - index - 1
-                    sizes = f"{s}[{index}:]" if after == 0 else f"{s}[{index}:len({s})-{after}]"
+                    sizes = f"{s}[{index}:]" if after == 0 else f"{s}[{index}:_ntq_len({s})-{after}]"
                     self.bind(axis.name, sizes)
             elif axis.expr is not None:
                 expressions.append((at, axis.expr))
@@ -252,41 +252,45 @@ class Emitter:
         self.deferred.clear()
 
     # -- tags -------------------------------------------------------------------------------------------
-    def tag(self, spec: Spec | None, v: str, passed: list[str], holders: list[str]) -> None:
-        """Tag the tensors in ``v`` that the call made: not one of the ``passed`` arguments, nor inside one of the
-        ``holders`` (arguments that may be a list, tuple or dict), nor an ``nn.Parameter``."""
+    def tag(self, spec: Spec | None, v: str, callers: Mapping[str, CallerValue]) -> None:
+        """Tag the tensors in ``v`` that the call made: not one the caller passed (``callers``: where those are,
+        by local name), nor an ``nn.Parameter`` (a plain one, or one made from a tensor subclass)."""
         if spec is None or not has_tags(spec):
             return
         if isinstance(spec, TensorSpec):
             declared = self.const(spec.neural_type, "nt")
-            guards = [f"{v} is not {name}" for name in passed]
-            guards.append(f"_ntq_type({v}) is not {self.const(torch.nn.Parameter, 'cls')}")
-            if holders:
+            guards = [f"{v} is not {name}" for name, where in callers.items() if where != "items"]
+            parameter = self.const(torch.nn.Parameter, "cls")
+            guards.append(f"_ntq_type({v}) is not {parameter} and not _ntq_getattr({v}, '_is_param', False)")
+            searched = {name: where for name, where in callers.items() if where != "is"}
+            if searched:
                 containers, held_by_ = self.const(CONTAINERS, "ctr"), self.const(held_by, "held")
-                guards += [f"not (_ntq_isinstance({h}, {containers}) and {held_by_}({v}, {h}))" for h in holders]
+                for name, where in searched.items():
+                    depth = ", 0" if where == "items" else ""
+                    guards.append(f"not (_ntq_isinstance({name}, {containers}) and {held_by_}({v}, {name}{depth}))")
             self.emit(f"if _ntq_getattr({v}, {TAG_ATTRIBUTE!r}, None) is None and {' and '.join(guards)}:")
             self.emit(f"    {v}.{TAG_ATTRIBUTE} = {declared}")
         elif isinstance(spec, OptionalSpec):
             with self.block(f"if {v} is not None:"):
-                self.tag(spec.inner, v, passed, holders)
+                self.tag(spec.inner, v, callers)
         elif isinstance(spec, UnionSpec):
             cls = self.const(spec.tensor.tensor_class, "cls")
             with self.block(f"if _ntq_isinstance({v}, {cls}):"):
-                self.tag(spec.tensor, v, passed, holders)
+                self.tag(spec.tensor, v, callers)
         elif isinstance(spec, ListSpec):
             item = self.temp("e")
             with self.block(f"for {item} in {v}:"):
-                self.tag(spec.inner, item, passed, holders)
+                self.tag(spec.inner, item, callers)
         elif isinstance(spec, DictSpec):
             item = self.temp("e")
             with self.block(f"for {item} in {v}.values():"):
-                self.tag(spec.value, item, passed, holders)
+                self.tag(spec.value, item, callers)
         elif isinstance(spec, TupleSpec):
             for index, item_spec in enumerate(spec.items):
-                self.tag(item_spec, f"{v}[{index}]", passed, holders)
+                self.tag(item_spec, f"{v}[{index}]", callers)
         elif isinstance(spec, NamedTupleSpec):
             for index, _, field_spec in spec.fields:
-                self.tag(field_spec, f"{v}[{index}]", passed, holders)
+                self.tag(field_spec, f"{v}[{index}]", callers)
 
 
 _COMMON_DTYPES = ("float32", "float16", "bfloat16", "int64", "float64", "int32", "bool")

@@ -367,13 +367,42 @@ def explain_call(
         for name, spec in parameters:
             explainer.check(spec, arguments[name], f"parameter {name!r}")
         explainer.finish()
-        if returned is not None:
+    except Mismatch as mismatch:
+        if returned is None:
+            return as_configured(error_from(function, explainer, mismatch), conf, False)
+        # The arguments passed when the call began: the body has changed one in place since.
+        return as_configured(_arguments_changed(function, conf, returned, mismatch), conf, True)
+    if returned is not None:
+        try:
             explainer.check(returned[0], returned[1], "return value")
             explainer.finish()
-    except Mismatch as mismatch:
-        return as_configured(error_from(function, explainer, mismatch), conf, returned is not None)
+        except Mismatch as mismatch:
+            return as_configured(error_from(function, explainer, mismatch), conf, True)
+        return as_configured(_arguments_changed(function, conf, returned, None), conf, True)
     return neural_type_error(
         f"{function}(): the fast check rejected this call but the detailed check found no violation; "
         "this is a neuraltypes bug, please report it with the call's types",
         function=function,
     )
+
+
+def _arguments_changed(
+    function: str, conf: BeartypeConf, returned: tuple[Spec | None, object], argument: Mismatch | None
+) -> NeuralTypeError:
+    """The error for a return value that failed against sizes the arguments bound when the call began, which
+    the arguments no longer show: the body changed one in place (``x.unsqueeze_(0)``, ``batch.pop("x")``)."""
+    alone = Explainer(conf)
+    try:
+        alone.check(returned[0], returned[1], "return value")
+        alone.finish()
+    except Mismatch as mismatch:  # wrong even without the arguments' sizes
+        detail = f"{mismatch.detail} (the function changed its arguments in place, so their sizes are not shown)"
+        return error_from(function, alone, Mismatch(mismatch.where, detail, mismatch.expected, mismatch.got))
+    now = f"; now {argument.where}: {argument.detail}" if argument is not None else ""
+    detail = (
+        "does not match the sizes the arguments had when the call began; the function changed its arguments in "
+        f"place since{now}"
+    )
+    expected = describe_declared(returned[0]) if isinstance(returned[0], TensorSpec) else "its declared type"
+    changed = Mismatch("return value", detail, expected, describe_value(returned[1]))
+    return error_from(function, Explainer(conf), changed)  # no bindings: the arguments' are gone

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ._codegen import RESERVED, CheckLines, check_lines, switch_lines
-from ._emitter import BUILTINS
+from ._emitter import BUILTINS, has_tags
 from ._plan import Plan
 
 __all__ = ["instrument"]
@@ -66,6 +66,8 @@ def instrument(plan: Plan) -> Callable[..., Any] | None:
         return None
     definition = found.function
     if plan.returns is not None and _returns_inside_try_or_with(definition.body):
+        return None
+    if _keeps_the_callers_dict(plan) or _reads_its_locals(definition):
         return None
     parts = code.co_qualname.split(".")
     owner = parts[-2] if len(parts) >= 2 and parts[-2] != "<locals>" else None
@@ -131,6 +133,23 @@ def _rebound_anywhere(
     return {*code.co_varnames, *code.co_cellvars, *code.co_freevars, *declared, *module, *module_bound}
 
 
+def _keeps_the_callers_dict(plan: Plan) -> bool:
+    """A tagged return and ``**kwargs``: the body may ``pop`` the caller's tensor out of the dict it was passed
+    in. (A wrapper's own ``**kwargs`` dict is a separate one, which the tagging rule searches.)"""
+    keywords = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in plan.signature.parameters.values())
+    return keywords and plan.returns is not None and has_tags(plan.returns)
+
+
+def _reads_its_locals(definition: ast.FunctionDef) -> bool:
+    """``locals()`` or ``vars()``: the checks' own locals would show (``Config(**locals())``)."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and (node.func.id == "locals" or (node.func.id == "vars" and not node.args))
+        for node in ast.walk(definition)
+    )
+
+
 def _uses_reserved(code: types.CodeType) -> bool:
     used = code.co_varnames + code.co_names + code.co_freevars + code.co_cellvars
     if any(name.startswith(RESERVED) for name in used):
@@ -164,7 +183,10 @@ def _definition(code: types.CodeType) -> _Definition | None:
     block = "".join(lines[first - 1 : last])
     indented = block[:1].isspace()
     # An indented method parses inside ``if 1:``, which keeps its column offsets as they are in the file.
-    tree = ast.parse("if 1:\n" + block if indented else block)
+    try:
+        tree = ast.parse("if 1:\n" + block if indented else block)
+    except SyntaxError:  # the code's first line is inside its decorator (``@(\n typecheck\n)``)
+        return None
     statements = tree.body[0].body if indented and isinstance(tree.body[0], ast.If) else tree.body
     definition = statements[0] if len(statements) == 1 else None
     if not isinstance(definition, ast.FunctionDef) or definition.name != code.co_name:

@@ -28,7 +28,7 @@ from ._codegen import generate_source, install
 from ._emitter import has_tags
 from ._errors import NeuralTypeError
 from ._explain import Explainer, Mismatch, as_configured, error_from
-from ._plan import Plan
+from ._plan import CallerValue, Plan
 from ._specs import ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
 
 __all__ = ["NemoDispatch", "NemoTypes", "nemo_spec"]
@@ -87,8 +87,10 @@ class _NemoPlan:
         self.outputs = None if outputs is None else [self._port(n, t, "output") for n, t in outputs.items()]
         self._inputs_checker = None if self.inputs is None else _inputs_checker(self.inputs, plan)
         self._outputs_checker = _outputs_checker(self.outputs, plan) if self.outputs else None
-        # The call's arguments go to the outputs' checker only when it tags (not the caller's tensors).
+        # The call's arguments go to the outputs' checker only when it tags (not the caller's tensors), with the
+        # ports declared as lists (NeMo's list convention) searched inside.
         self._outputs_tagged = any(port.spec is not None and has_tags(port.spec) for port in self.outputs or ())
+        self._list_ports = tuple(port.name for port in self.inputs or () if isinstance(port.declared, list))
 
     def _port(self, name: str, declared: Any, side: str) -> _Port:
         spec = nemo_spec(declared, f"{self.qualname} {side} {name!r}")
@@ -107,9 +109,10 @@ class _NemoPlan:
         if self._outputs_checker is not None:
             try:
                 if self._outputs_tagged:
-                    self._outputs_checker(result, *args, *kwargs.values())
+                    lists = tuple(kwargs[name] for name in self._list_ports if name in kwargs)
+                    self._outputs_checker(result, lists, *args, *kwargs.values())
                 else:
-                    self._outputs_checker(result)
+                    self._outputs_checker(result, ())
             except TypeError:
                 raise self._explain_outputs(result) from None
         return result
@@ -217,18 +220,20 @@ def _outputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., Any]:
     call's arguments too: a tensor the caller passed in and the method returned is not tagged."""
     returns: Spec | None = ports[0].spec if len(ports) == 1 else TupleSpec(tuple(p.spec for p in ports))
 
-    def identity(value: Any, *arguments: Any) -> Any:
+    def identity(value: Any, lists: tuple[Any, ...], *arguments: Any) -> Any:
         return value
 
     identity.__qualname__ = plan.qualname
     signature = inspect.Signature(
         [
             inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY),
+            inspect.Parameter("lists", inspect.Parameter.POSITIONAL_ONLY),
             inspect.Parameter("arguments", inspect.Parameter.VAR_POSITIONAL),
         ]
     )
-    parameters: list[tuple[str, Spec | None]] = [("value", None), ("arguments", None)]
-    checks = Plan(identity, signature, parameters, returns, _raising_ours(plan.conf), caller_values=("arguments",))
+    parameters: list[tuple[str, Spec | None]] = [("value", None), ("lists", None), ("arguments", None)]
+    callers: dict[str, CallerValue] = {"lists": "nested", "arguments": "items"}
+    checks = Plan(identity, signature, parameters, returns, _raising_ours(plan.conf), caller_values=callers)
     names: dict[str, object] = {}
     return install(generate_source(checks, names, "check_outputs"), names, "check_outputs", plan.qualname)
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from beartype import BeartypeConf
 
 from ._specs import Spec
 
-__all__ = ["Plan"]
+__all__ = ["CallerValue", "Plan"]
+
+CallerValue = Literal["is", "items", "nested"]
 
 
 @dataclass
@@ -24,8 +26,10 @@ class Plan:
     returns: Spec | None
     conf: BeartypeConf
     skip_when_compiling: bool = False
-    caller_values: tuple[str, ...] | None = None
-    """The parameters that hold what the caller passed (None: all of them); a tensor found there is not tagged."""
+    caller_values: Mapping[str, CallerValue] | None = None
+    """Where the caller's tensors are, which are never tagged: per parameter, the value itself ("is"), its items
+    ("items"), or the value and, when it is a list, tuple or dict, what it holds at any depth ("nested"). None:
+    read from the signature and the specs (see ``_codegen``)."""
 
     @property
     def qualname(self) -> str:

@@ -11,8 +11,9 @@ The rules, chosen so that the tag never lies about a tensor it does not own:
 * only outputs are tagged, only when untagged, and only when the declared element type says something (not
   ``VoidType``): a tensor that already carries a tag keeps it (it was checked against the declared type);
 * only tensors the call made are tagged, so the caller's tensors are not mutated: not a tensor passed in as an
-  argument (annotated or not, at top level or inside a list, tuple or dict argument) and returned unchanged,
-  and not an ``nn.Parameter`` (a module's weight, which weight tying may share between modules);
+  argument (annotated or not, through ``*args``/``**kwargs``, or inside a list, tuple or dict argument
+  annotated as holding tensors) and returned as it is, and not an ``nn.Parameter`` (a module's weight, which
+  weight tying may share between modules);
 * views, ``.detach()``, ``.to()``, ``.clone()`` and every other op return untagged tensors: they are of
   unknown provenance and checked for shape and dtype only. In-place ops keep the (possibly stale) tag.
 """
@@ -34,13 +35,14 @@ CONTAINERS = (list, tuple, dict)
 _DEPTH_LIMIT = 16
 
 
-def held_by(value: object, container: list[Any] | tuple[Any, ...] | dict[Any, Any], depth: int = 0) -> bool:
-    """Whether ``value`` is one of the items of ``container`` (dict values), or of a container inside it."""
+def held_by(value: object, container: list[Any] | tuple[Any, ...] | dict[Any, Any], depth: int = _DEPTH_LIMIT) -> bool:
+    """Whether ``value`` is one of the items of ``container`` (dict values) or, down to ``depth`` more levels,
+    of a list, tuple or dict inside it."""
     items = container.values() if isinstance(container, dict) else container
     for item in items:
         if item is value:
             return True
-        if isinstance(item, CONTAINERS) and depth < _DEPTH_LIMIT and held_by(value, item, depth + 1):
+        if depth > 0 and isinstance(item, CONTAINERS) and held_by(value, item, depth - 1):
             return True
     return False
 
