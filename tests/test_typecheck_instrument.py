@@ -381,3 +381,22 @@ def test_locals_and_a_tagged_return_from_star_star_kwargs_get_the_wrapper() -> N
     assert checked_configure(x) == configure(x)
     assert checked_take(x=x) is x
     assert tag_of(x) is None
+
+
+def test_recursive_functions_are_instrumented(tmp_path: Path) -> None:
+    path = tmp_path / "recursive.py"
+    path.write_text(
+        "from torch import Tensor\nfrom neuraltypes import NT\nfrom neuraltypes.runtime import typecheck\n\n"
+        "@typecheck\ndef halve(x: NT[Tensor, 'n'], depth: int) -> NT[Tensor, 'n']:\n"
+        "    return x if depth == 0 else halve(x / 2, depth - 1)\n"
+    )
+    module = _import(path)
+
+    @typecheck
+    def nested(x: NT[Tensor, "n"], depth: int) -> NT[Tensor, "n"]:
+        return x if depth == 0 else nested(x[:-1] if depth == 1 else x, depth - 1)
+
+    assert _instrumented(module.halve) and _instrumented(nested)
+    assert torch.equal(module.halve(torch.ones(3), 2), torch.full((3,), 0.25))
+    with pytest.raises(NeuralTypeError, match="return value: axis 0 'n' has size 2, but n=3"):
+        nested(torch.ones(3), 2)  # the innermost call returns 2 elements where its caller bound n=3

@@ -235,6 +235,10 @@ def _compile(
     factory = ast.parse(f"def {_FACTORY}({', '.join(free)}):\n    pass\n").body[0]
     assert isinstance(factory, ast.FunctionDef)
     factory.body = [definition]
+    if definition.name not in free:
+        # The ``def`` binds its name in the module (or its class), not in a function: a recursive call reads it
+        # as a global, as in the original.
+        factory.body.insert(0, ast.copy_location(ast.Global(names=[definition.name]), definition))
     outer: ast.stmt = factory
     if owner is not None:
         holder = ast.parse(f"class {owner}:\n    pass\n").body[0]
