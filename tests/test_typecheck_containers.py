@@ -181,7 +181,8 @@ def test_nemo_list_axes_declare_list_depth() -> None:
         return None
 
     f([torch.ones(4), torch.ones(5)])  # type: ignore[arg-type]
-    with pytest.raises(NeuralTypeError, match=r"parameter 'xs': expected a list, got Tensor"):
+    f((torch.ones(4), torch.ones(5)))  # type: ignore[arg-type]  # a tuple too, as NeMo accepts
+    with pytest.raises(NeuralTypeError, match=r"parameter 'xs': expected a list or tuple, got Tensor"):
         f(torch.ones(4))
     with pytest.raises(NeuralTypeError, match=r"parameter 'xs'\[1\]: has 2 axes, expected 1"):
         f([torch.ones(4), torch.ones(4, 1)])  # type: ignore[arg-type]
@@ -207,7 +208,9 @@ def test_a_list_axis_in_nemo_input_types_accepts_a_list_of_tensors() -> None:
 
 
 def test_a_list_axis_in_nemo_input_types_rejects_a_bare_tensor() -> None:
-    with pytest.raises(NeuralTypeError, match=r"Chunker.forward\(\) input 'chunks': expected a list, got Tensor"):
+    with pytest.raises(
+        NeuralTypeError, match=r"Chunker.forward\(\) input 'chunks': expected a list or tuple, got Tensor"
+    ):
         Chunker()(chunks=torch.ones(3, 3, 4))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import Tensor
@@ -163,3 +165,17 @@ def test_a_return_value_checked_after_the_body_changed_its_arguments_in_place_is
         "return value: has 3 axes, expected 2 (b t) (the function changed its arguments in place, so their sizes are "
         "not shown)"
     )
+
+
+def test_a_jagged_nested_tensor_is_explained_with_its_ragged_size() -> None:
+    @typecheck
+    def mask(x: NT[Tensor, "B T D"], m: NT[Tensor, "B T"]) -> NT[Tensor, "B T D"]:
+        return x * 2
+
+    ragged = torch.nested.nested_tensor([torch.ones(3, 4), torch.ones(5, 4)], layout=torch.jagged)
+    with pytest.raises(NeuralTypeError) as error:
+        mask(ragged, torch.ones(2, 3))
+    first = str(error.value).splitlines()[0]
+    assert first.startswith("test_a_jagged_nested_tensor_is_explained_with_its_ragged_size.<locals>.mask() ")
+    # torch names the ragged size j1, j2, ... by a process-wide counter.
+    assert re.search(r"parameter 'm': axis 1 'T' has size 3, but T=j\d+ was bound by parameter 'x'$", first)

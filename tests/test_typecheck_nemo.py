@@ -228,7 +228,7 @@ def test_nemo_list_convention_in_declared_types() -> None:
             return len(chunks)
 
     assert Batcher()(chunks=[torch.ones(3, 4), torch.ones(5, 4)]) == 2
-    with pytest.raises(NeuralTypeError, match=r"input 'chunks': expected a list, got Tensor"):
+    with pytest.raises(NeuralTypeError, match=r"input 'chunks': expected a list or tuple, got Tensor"):
         Batcher()(chunks=torch.ones(3, 4))
     with pytest.raises(NeuralTypeError, match=r"input 'chunks'\[1\]: has 1 axes, expected 2"):
         Batcher()(chunks=[torch.ones(3, 4), torch.ones(5)])
@@ -305,3 +305,49 @@ def test_a_method_of_a_class_without_declared_types_keeps_its_defaults() -> None
     assert torch.equal(Plain()(torch.ones(2)), torch.full((2,), 1.5))
     with pytest.raises(NeuralTypeError, match=r"parameter 'times'"):
         Plain()(torch.ones(2), "3")
+
+
+def test_trailing_optional_outputs_may_be_left_out_and_outputs_may_be_a_list() -> None:
+    class Streaming(nn.Module):  # as NeMo's Conformer encoder: the cache comes back only when one went in
+        output_types = property(
+            lambda self: {
+                "encoded": NeuralType(("B", "T"), EncodedRepresentation()),
+                "lengths": NeuralType(tuple("B"), LengthsType()),
+                "cache": NeuralType(("B", "T"), optional=True),
+            }
+        )
+
+        @typecheck()
+        def forward(self, x, cache=None):  # type: ignore[no-untyped-def]
+            outputs = [x * 2, torch.ones(x.shape[0])]
+            return tuple(outputs) if cache is None else [*outputs, cache * 1]
+
+    encoded, lengths = Streaming()(torch.ones(2, 3))
+    assert tag_of(encoded) == NeuralType(("B", "T"), EncodedRepresentation())
+    assert tag_of(lengths) == NeuralType(tuple("B"), LengthsType())
+    assert len(Streaming()(torch.ones(2, 3), torch.ones(2, 4))) == 3
+    with pytest.raises(NeuralTypeError, match=r"output 'cache': has 1 axes, expected 2"):
+        Streaming()(torch.ones(2, 3), torch.ones(2))
+
+    class Short(nn.Module):
+        output_types = Streaming.output_types
+
+        @typecheck()
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return (x * 2,)
+
+    with pytest.raises(NeuralTypeError, match=r"returned tuple of length 1, expected a tuple of 2 to 3 outputs"):
+        Short()(torch.ones(2, 3))
+
+
+def test_a_list_port_takes_a_tuple_too() -> None:
+    class Batcher(nn.Module):
+        input_types = property(lambda self: {"chunks": [NeuralType(("T", "D"))]})
+
+        @typecheck()
+        def forward(self, chunks):  # type: ignore[no-untyped-def]
+            return len(chunks)
+
+    assert Batcher()(chunks=(torch.ones(3, 4), torch.ones(5, 4))) == 2
+    with pytest.raises(NeuralTypeError, match=r"input 'chunks': expected a list or tuple, got Tensor"):
+        Batcher()(chunks=torch.ones(3, 4))

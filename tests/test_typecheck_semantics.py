@@ -292,3 +292,14 @@ def test_only_arguments_that_may_hold_tensors_are_searched_for_the_callers_tenso
     mine = torch.ones(2, 3)
     assert untyped(torch.ones(2, 3), [mine]) is mine
     assert tag_of(mine) is None  # unannotated: searched
+
+
+def test_a_producer_axis_with_a_literal_size_does_not_contradict_a_named_kind() -> None:
+    @typecheck
+    def encode(mel: NT[Tensor, "B D T", EncodedRepresentation]) -> int:
+        return mel.shape[1]
+
+    for producer in ("B 80 T", "B _ T", "80 D T"):  # an 80 or a _ says nothing of the axis's kind
+        assert encode(set_tag(torch.ones(2, 80, 5), NeuralType(producer, EncodedRepresentation()))) == 80
+    with pytest.raises(NeuralTypeError, match="TRANSPOSE_SAME"):
+        encode(set_tag(torch.ones(2, 80, 80), NeuralType("B T D", EncodedRepresentation())))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import pytest
 import torch
-from jaxtyping import Float
+from jaxtyping import Float, Float8e4m3fn
 from torch import Tensor
 
 from neuraltypes import NT, NeuralType
@@ -311,3 +311,11 @@ def test_a_parameter_named_like_a_builtin_the_checks_call() -> None:
     assert first(torch.ones(2, 3, 4), 4).shape == (2, 3, 4)
     with pytest.raises(NeuralTypeError, match=r"return value: axis 2 'c' has size 1, but c=4"):
         first(torch.ones(2, 3, 4), 1)
+
+
+def test_a_jaxtyping_dtype_that_cannot_be_checked_is_refused_when_decorating() -> None:
+    def low_bit(x: Float8e4m3fn[Tensor, "b"]) -> int:
+        return 1
+
+    with pytest.raises(ValueError, match=r"its dtypes \(float8_e4m3fn\) are not among those neuraltypes checks"):
+        typecheck(low_bit)

@@ -114,7 +114,12 @@ def _from_jaxtyping(annotation: Any) -> NeuralType:
     axes = tuple(dataclasses.replace(axis, kind=AxisKind.Any) for axis in parsed)
     dtypes = getattr(annotation, "dtypes", None)
     dtype: str | None = None
-    if isinstance(dtypes, (tuple, list)):
+    if isinstance(dtypes, (tuple, list)) and dtypes:
         known = DTYPE_FAMILIES["number"] | DTYPE_FAMILIES["bool"]
-        dtype = "|".join(name for name in dtypes if name in known) or None
+        dtype = "|".join(name for name in dtypes if name in known)
+        if not dtype:  # a low-precision dtype only (Float8e4m3fn, Int4): do not drop the check silently
+            raise ValueError(
+                f"cannot check the jaxtyping annotation {annotation!r}: its dtypes ({', '.join(dtypes)}) are not "
+                "among those neuraltypes checks; annotate without a dtype, or with one of theirs"
+            )
     return NeuralType(axes, dtype=dtype)

@@ -75,7 +75,7 @@ def describe_declared(spec: TensorSpec) -> str:
 def describe_value(value: object) -> str:
     """``Tensor of shape (1, 3, 4), float32, tagged (B T D): LogitsType`` or ``int 3``."""
     if isinstance(value, torch.Tensor):
-        shape = tuple(int(size) for size in value.shape)
+        shape = _sizes(value)
         text = f"{type(value).__name__} of shape {shape}, {str(value.dtype).removeprefix('torch.')}"
         tag = getattr(value, TAG_ATTRIBUTE, None)
         if isinstance(tag, NeuralType):
@@ -143,11 +143,10 @@ class Explainer:
         for size, axis, position, where, spec in deferred:
             self._expression(size, axis, position, where, spec, final=True)
 
-    def _instance(self, value: object, cls: type, where: str) -> None:
+    def _instance(self, value: object, cls: type | tuple[type, ...], where: str) -> None:
         if not isinstance(value, cls):
-            raise Mismatch(
-                where, f"expected a {cls.__name__}, got {type(value).__name__}", cls.__name__, describe_value(value)
-            )
+            name = " or ".join(c.__name__ for c in cls) if isinstance(cls, tuple) else cls.__name__
+            raise Mismatch(where, f"expected a {name}, got {type(value).__name__}", name, describe_value(value))
 
     def _plain(self, hint: Any, value: object, where: str) -> None:
         if make_tester(hint, self.conf)(value):
@@ -187,7 +186,7 @@ class Explainer:
         assert isinstance(value, torch.Tensor)
         if spec.axes is not None:
             # int(): under torch.jit.trace sizes are 0-d tensors; the messages want numbers.
-            self._shape(spec, tuple(int(size) for size in value.shape), value, where)
+            self._shape(spec, _sizes(value), value, where)
         if spec.dtypes is not None and value.dtype not in spec.dtypes:
             got = str(value.dtype).removeprefix("torch.")
             names = ", ".join(sorted(str(d).removeprefix("torch.") for d in spec.dtypes))
@@ -323,7 +322,7 @@ def _axis_label(axis: AxisType, position: int) -> str:
 
 
 def _size_text(size: int | tuple[int, ...]) -> str:
-    return str(size) if isinstance(size, int) else str(tuple(size))
+    return str(tuple(size)) if isinstance(size, tuple) else str(size)
 
 
 def error_from(function: str, explainer: Explainer, mismatch: Mismatch) -> NeuralTypeError:
@@ -406,3 +405,15 @@ def _arguments_changed(
     expected = describe_declared(returned[0]) if isinstance(returned[0], TensorSpec) else "its declared type"
     changed = Mismatch("return value", detail, expected, describe_value(returned[1]))
     return error_from(function, Explainer(conf), changed)  # no bindings: the arguments' are gone
+
+
+def _sizes(tensor: torch.Tensor) -> tuple[Any, ...]:
+    """The sizes as numbers (under ``torch.jit.trace`` they are 0-d tensors); a size that has no number (the
+    ragged dimension of a jagged nested tensor) stays as it is."""
+    sizes: list[Any] = []
+    for size in tensor.shape:
+        try:
+            sizes.append(int(size))
+        except (TypeError, ValueError, AttributeError, RuntimeError):
+            sizes.append(size)
+    return tuple(sizes)

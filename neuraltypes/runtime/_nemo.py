@@ -29,7 +29,7 @@ from ._emitter import has_tags
 from ._errors import NeuralTypeError
 from ._explain import Explainer, Mismatch, as_configured, error_from
 from ._plan import CallerValue, Plan
-from ._specs import ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
+from ._specs import NEMO_LIST, ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
 
 __all__ = ["NemoDispatch", "NemoTypes", "nemo_spec"]
 
@@ -48,7 +48,7 @@ def nemo_spec(declared: Any, where: str) -> Spec | None:
         if len(declared) != 1:
             raise TypeError(f"{where}: NeMo's list convention takes one type per level, got {len(declared)}")
         inner = nemo_spec(declared[0], where)
-        return None if inner is None else ListSpec(list, inner)
+        return None if inner is None else ListSpec(NEMO_LIST, inner)
     if not isinstance(declared, NeuralType):
         raise TypeError(f"{where}: expected a NeuralType (or [NeuralType]), got {declared!r}")
     if declared.axes is None:
@@ -86,7 +86,9 @@ class _NemoPlan:
         self.inputs = None if inputs is None else [self._port(n, t, "input") for n, t in inputs.items()]
         self.outputs = None if outputs is None else [self._port(n, t, "output") for n, t in outputs.items()]
         self._inputs_checker = None if self.inputs is None else _inputs_checker(self.inputs, plan)
-        self._outputs_checker = _outputs_checker(self.outputs, plan) if self.outputs else None
+        # NeMo's rule for several outputs: a tuple or list of as many values as the ports, or fewer down to the
+        # mandatory ones (trailing optional ports omitted); one checker per accepted count.
+        self._outputs_checkers = _outputs_checkers(self.outputs, plan) if self.outputs else {}
         # The call's arguments go to the outputs' checker only when it tags (not the caller's tensors), with the
         # ports declared as lists (NeMo's list convention) searched inside.
         self._outputs_tagged = any(port.spec is not None and has_tags(port.spec) for port in self.outputs or ())
@@ -106,13 +108,18 @@ class _NemoPlan:
             except TypeError:
                 raise self._explain_inputs(args, kwargs) from None
         result = self.call(*args, **kwargs)
-        if self._outputs_checker is not None:
+        if self._outputs_checkers:
+            single = len(self.outputs or ()) == 1
+            checked = result if single or not isinstance(result, list) else tuple(result)
+            checker = self._outputs_checkers.get(1 if single else len(checked) if isinstance(checked, tuple) else -1)
+            if checker is None:
+                raise self._explain_outputs(result)
             try:
                 if self._outputs_tagged:
                     lists = tuple(kwargs[name] for name in self._list_ports if name in kwargs)
-                    self._outputs_checker(result, lists, *args, *kwargs.values())
+                    checker(checked, lists, *args, *kwargs.values())
                 else:
-                    self._outputs_checker(result, ())
+                    checker(checked, ())
             except TypeError:
                 raise self._explain_outputs(result) from None
         return result
@@ -167,16 +174,22 @@ class _NemoPlan:
     def _check_outputs(self, result: Any, explainer: Explainer) -> None:
         assert self.outputs is not None
         ports = self.outputs
+        mandatory = _mandatory(ports)
         if len(ports) == 1:
             values: tuple[Any, ...] = (result,)
-        elif isinstance(result, tuple) and len(result) == len(ports):
+        elif isinstance(result, (tuple, list)) and mandatory <= len(result) <= len(ports):
             values = tuple(result)
         else:
-            got = f"tuple of length {len(result)}" if isinstance(result, tuple) else type(result).__name__
-            expected = f"a tuple of {len(ports)} outputs ({', '.join(p.name for p in ports)})"
+            got = (
+                f"{type(result).__name__} of length {len(result)}"
+                if isinstance(result, (tuple, list))
+                else (type(result).__name__)
+            )
+            count = f"{len(ports)}" if mandatory == len(ports) else f"{mandatory} to {len(ports)}"
+            expected = f"a tuple of {count} outputs ({', '.join(p.name for p in ports)})"
             raise self._error("outputs", f"returned {got}, expected {expected}", expected, got)
         try:
-            for port, value in zip(ports, values, strict=True):
+            for port, value in zip(ports[: len(values)], values, strict=True):
                 explainer.check(port.spec, value, f"output {port.name!r}")
         except Mismatch as mismatch:
             raise error_from(self.qualname, explainer, mismatch) from None
@@ -215,11 +228,21 @@ def _inputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., None]:
     return install(generate_source(checks, names, "check_inputs"), names, "check_inputs", plan.qualname)
 
 
-def _outputs_checker(ports: list[_Port], plan: Plan) -> Callable[..., Any]:
-    """A generated function checking and tagging the returned value (one port, or a tuple of them), given the
-    call's arguments too: a tensor the caller passed in and the method returned is not tagged."""
-    returns: Spec | None = ports[0].spec if len(ports) == 1 else TupleSpec(tuple(p.spec for p in ports))
+def _mandatory(ports: list[_Port]) -> int:
+    """How many outputs must be returned: up to the last port that is not optional."""
+    return max((index + 1 for index, port in enumerate(ports) if not port.optional), default=0)
 
+
+def _outputs_checkers(ports: list[_Port], plan: Plan) -> dict[int, Callable[..., Any]]:
+    """Per accepted number of outputs, a generated function checking and tagging them (the value itself for one
+    port), given the call's arguments too: a tensor the caller passed in and the method returned is not tagged."""
+    if len(ports) == 1:
+        return {1: _outputs_checker(ports[0].spec, plan)}
+    counts = range(max(_mandatory(ports), 1), len(ports) + 1)
+    return {count: _outputs_checker(TupleSpec(tuple(p.spec for p in ports[:count])), plan) for count in counts}
+
+
+def _outputs_checker(returns: Spec | None, plan: Plan) -> Callable[..., Any]:
     def identity(value: Any, lists: tuple[Any, ...], *arguments: Any) -> Any:
         return value
 

@@ -24,7 +24,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from neuraltypes.core import NeuralType
+from neuraltypes.core import AxisKind, AxisType, NeuralType
 
 __all__ = ["CONTAINERS", "TAG_ATTRIBUTE", "make_acceptor", "accepts", "held_by", "tag_of", "set_tag"]
 
@@ -76,12 +76,19 @@ def accepts(declared: NeuralType, carried: object) -> bool:
         return True
     if declared.axes is None or carried.axes is None:
         return declared.elements_type.compare(carried.elements_type).accepted
-    return _without_sizes(declared).compare(_without_sizes(carried)).accepted
+    return _without_sizes(declared).compare(_without_sizes(carried, declared.axes)).accepted
 
 
-def _without_sizes(neural_type: NeuralType) -> NeuralType:
+def _without_sizes(neural_type: NeuralType, kinds_from: tuple[AxisType, ...] | None = None) -> NeuralType:
+    """``neural_type`` with no sizes; with ``kinds_from`` (the declared axes), an axis that says nothing of its
+    kind (``80`` or ``_`` in the producer's annotation) takes the declared axis's kind: it does not contradict it."""
     assert neural_type.axes is not None
     axes = tuple(dataclasses.replace(axis, size=None, expr=None) for axis in neural_type.axes)
+    if kinds_from is not None and len(kinds_from) == len(axes):
+        axes = tuple(
+            dataclasses.replace(axis, kind=like.kind) if axis.kind is AxisKind.Any else axis
+            for axis, like in zip(axes, kinds_from, strict=True)
+        )
     return NeuralType(axes, neural_type.elements_type, neural_type.optional, dtype=neural_type.dtype)
 
 

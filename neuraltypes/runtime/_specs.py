@@ -79,9 +79,10 @@ class UnionSpec:
 
 @dataclass(eq=False)
 class ListSpec:
-    """A homogeneous sequence: ``list[X]``, ``Sequence[X]``, ``tuple[X, ...]``, ``*args: X``, NeMo's ``[X]``."""
+    """A homogeneous sequence: ``list[X]``, ``Sequence[X]``, ``tuple[X, ...]``, ``*args: X``, NeMo's ``[X]``
+    (a list or a tuple, as NeMo accepts)."""
 
-    container: type
+    container: type | tuple[type, ...]
     inner: Spec
 
 
@@ -112,6 +113,8 @@ class NamedTupleSpec:
 Spec = TensorSpec | PlainSpec | OptionalSpec | UnionSpec | ListSpec | TupleSpec | DictSpec | NamedTupleSpec
 
 _IGNORED: tuple[Any, ...] = (Any, object)
+NEMO_LIST = (list, tuple)
+"""What a NeMo list level accepts (NeMo's own check is ``isinstance(value, (list, tuple))``)."""
 _SEQUENCES: dict[Any, type] = {
     list: list,
     collections.abc.Sequence: collections.abc.Sequence,
@@ -135,7 +138,7 @@ def tensor_spec(neural_type: NeuralType, tensor_class: type = torch.Tensor, *, b
         dtypes = frozenset(getattr(torch, n) for n in dtype_names(neural_type.dtype) if hasattr(torch, n))
     spec: Spec = TensorSpec(neural_type, tensor_class, None if axes is None else axes[depth:], dtypes, bind_names)
     for _ in range(depth):
-        spec = ListSpec(list, spec)
+        spec = ListSpec(NEMO_LIST, spec)
     return spec
 
 
