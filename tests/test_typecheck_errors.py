@@ -179,3 +179,17 @@ def test_a_jagged_nested_tensor_is_explained_with_its_ragged_size() -> None:
     assert first.startswith("test_a_jagged_nested_tensor_is_explained_with_its_ragged_size.<locals>.mask() ")
     # torch names the ragged size j1, j2, ... by a process-wide counter.
     assert re.search(r"parameter 'm': axis 1 'T' has size 3, but T=j\d+ was bound by parameter 'x'$", first)
+
+
+def test_a_value_whose_repr_spans_lines_keeps_the_message_to_four_lines() -> None:
+    @typecheck
+    def count(batch: dict[str, Tensor]) -> int:
+        return len(batch)
+
+    with pytest.raises(NeuralTypeError) as error:
+        count({"audio": (torch.ones(2, 3),)})  # type: ignore[dict-item]
+    lines = str(error.value).splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("test_a_value_whose_repr_spans_lines_keeps_the_message_to_four_lines.<locals>.count()")
+    assert "violates type hint dict[str, torch.Tensor]" in lines[0]
+    assert lines[2] == "  got: dict {'audio': (tensor([[1., 1., 1.], [1., 1., 1.]]),)}"

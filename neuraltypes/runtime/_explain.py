@@ -81,10 +81,14 @@ def describe_value(value: object) -> str:
         if isinstance(tag, NeuralType):
             text += f", tagged {tag}"
         return text
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{type(value).__name__} {shown}"
+    return f"{type(value).__name__} {_one_line(repr(value), 60)}"
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` on one line (a tensor's repr spans several) and at most ``limit`` characters long: the message
+    keeps its four lines."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Explainer:
@@ -151,7 +155,8 @@ class Explainer:
     def _plain(self, hint: Any, value: object, where: str) -> None:
         if make_tester(hint, self.conf)(value):
             return
-        message = explain_violation(value, hint, self.conf) or f"does not satisfy {_hint_text(hint)}"
+        violation = explain_violation(value, hint, self.conf)
+        message = _one_line(violation, 400) if violation else f"does not satisfy {_hint_text(hint)}"
         raise Mismatch(where, message, _hint_text(hint), describe_value(value))
 
     def _tuple(self, spec: TupleSpec, value: object, where: str) -> None:
