@@ -193,3 +193,13 @@ def test_a_value_whose_repr_spans_lines_keeps_the_message_to_four_lines() -> Non
     assert lines[0].startswith("test_a_value_whose_repr_spans_lines_keeps_the_message_to_four_lines.<locals>.count()")
     assert "violates type hint dict[str, torch.Tensor]" in lines[0]
     assert lines[2] == "  got: dict {'audio': (tensor([[1., 1., 1.], [1., 1., 1.]]),)}"
+
+
+def test_a_union_with_a_neural_type_names_both_alternatives() -> None:
+    @typecheck
+    def scale(x: NT[Tensor, "b t"] | float) -> int:
+        return 1
+
+    with pytest.raises(NeuralTypeError) as error:
+        scale("twice")  # type: ignore[arg-type]
+    assert str(error.value).splitlines()[1:] == ["  expected: (b t) or float", "  got: str 'twice'", "  bindings: none"]

@@ -127,7 +127,11 @@ class Explainer:
             if isinstance(value, spec.tensor.tensor_class):
                 self._tensor(spec.tensor, value, where)
             else:
-                self._plain(spec.rest, value, where)
+                try:
+                    self._plain(spec.rest, value, where)
+                except Mismatch as mismatch:  # name the tensor alternative too
+                    expected = f"{describe_declared(spec.tensor)} or {mismatch.expected}"
+                    raise Mismatch(where, mismatch.detail, expected, mismatch.got) from None
         elif isinstance(spec, ListSpec):
             self._instance(value, spec.container, where)
             for index, item in enumerate(typing.cast("Iterable[object]", value)):
