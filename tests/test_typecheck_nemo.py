@@ -351,3 +351,19 @@ def test_a_list_port_takes_a_tuple_too() -> None:
     assert Batcher()(chunks=(torch.ones(3, 4), torch.ones(5, 4))) == 2
     with pytest.raises(NeuralTypeError, match=r"input 'chunks': expected a list or tuple, got Tensor"):
         Batcher()(chunks=torch.ones(3, 4))
+
+
+def test_outputs_that_are_all_optional_may_all_be_left_out() -> None:
+    class Probe(nn.Module):
+        output_types = property(
+            lambda self: {"a": NeuralType(("B", "T"), optional=True), "b": NeuralType(("B",), optional=True)}
+        )
+
+        @typecheck()
+        def forward(self, x, count):  # type: ignore[no-untyped-def]
+            return (x, x.sum(-1))[:count]
+
+    assert Probe()(torch.ones(2, 3), 0) == ()
+    assert len(Probe()(torch.ones(2, 3), 1)) == 1
+    with pytest.raises(NeuralTypeError, match=r"output 'a': has 1 axes, expected 2"):
+        Probe()(torch.ones(2), 1)

@@ -89,6 +89,7 @@ class _NemoPlan:
         # NeMo's rule for several outputs: a tuple or list of as many values as the ports, or fewer down to the
         # mandatory ones (trailing optional ports omitted); one checker per accepted count.
         self._outputs_checkers = _outputs_checkers(self.outputs, plan) if self.outputs else {}
+        self._single_output = self._outputs_checkers[1] if self.outputs and len(self.outputs) == 1 else None
         # The call's arguments go to the outputs' checker only when it tags (not the caller's tensors), with the
         # ports declared as lists (NeMo's list convention) searched inside.
         self._outputs_tagged = any(port.spec is not None and has_tags(port.spec) for port in self.outputs or ())
@@ -109,11 +110,12 @@ class _NemoPlan:
                 raise self._explain_inputs(args, kwargs) from None
         result = self.call(*args, **kwargs)
         if self._outputs_checkers:
-            single = len(self.outputs or ()) == 1
-            checked = result if single or not isinstance(result, list) else tuple(result)
-            checker = self._outputs_checkers.get(1 if single else len(checked) if isinstance(checked, tuple) else -1)
-            if checker is None:
-                raise self._explain_outputs(result)
+            checked, checker = result, self._single_output
+            if checker is None:  # several ports: a tuple or a list, checked by the checker of its length
+                checked = tuple(result) if isinstance(result, list) else result
+                checker = self._outputs_checkers.get(len(checked)) if isinstance(checked, tuple) else None
+                if checker is None:
+                    raise self._explain_outputs(result)
             try:
                 if self._outputs_tagged:
                     lists = tuple(kwargs[name] for name in self._list_ports if name in kwargs)
@@ -238,7 +240,7 @@ def _outputs_checkers(ports: list[_Port], plan: Plan) -> dict[int, Callable[...,
     port), given the call's arguments too: a tensor the caller passed in and the method returned is not tagged."""
     if len(ports) == 1:
         return {1: _outputs_checker(ports[0].spec, plan)}
-    counts = range(max(_mandatory(ports), 1), len(ports) + 1)
+    counts = range(_mandatory(ports), len(ports) + 1)
     return {count: _outputs_checker(TupleSpec(tuple(p.spec for p in ports[:count])), plan) for count in counts}
 
 
