@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(int(config.seed), verbose=False)
     trainer = pl.Trainer(**_trainer_arguments(config), default_root_dir=output_dir)
-    model = ModelPT.from_config_dict(config.model)
+    model = ModelPT.from_config_dict(config.model, allow_resolvers=True)  # the user's own config and overrides
     trainer.fit(model)
     archive = output_dir / str(config.archive_name)
     model.save_to(archive)

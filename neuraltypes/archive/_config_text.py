@@ -10,7 +10,6 @@ and a model that really needs such a value says which key is missing (pass ``ove
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from ..config import PURE_RESOLVERS
+from ..config import DEFAULT_LIMITS, PURE_RESOLVERS, ConfigLimitError, ConfigLimits, resolver_calls
 from ._errors import ArchiveError
 from ._format import MAX_CONFIG_BYTES
 
@@ -27,7 +26,6 @@ __all__ = ["ARTIFACT_REF", "dump_config", "map_strings", "parse_config"]
 #: Prefix of a config value that refers to an artifact stored in the archive (``nt-artifact:vocab.txt``).
 ARTIFACT_REF = "nt-artifact:"
 
-_RESOLVER_CALL = re.compile(r"\$\{\s*(?:(\$\{)|([A-Za-z_][\w.\-]*)\s*:)")
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -36,16 +34,19 @@ def dump_config(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(cfg, resolve=False)
 
 
-def parse_config(text: str, *, what: str, neutralize_resolvers: bool = True) -> DictConfig:
+def parse_config(
+    text: str, *, what: str, neutralize_resolvers: bool = True, limits: ConfigLimits = DEFAULT_LIMITS
+) -> DictConfig:
     """Parse config YAML safely into a DictConfig.
 
     Args:
         text: the YAML.
         what: how to name the source in errors and warnings (a member or a file).
         neutralize_resolvers: replace resolver interpolations with ``???`` (for configs read from archives).
+        limits: how deep and large the config may be.
 
     Raises:
-        ArchiveError: too large, anchors or aliases, not YAML, or not a mapping at the top.
+        ArchiveError: too large or deep, anchors or aliases, not YAML, or not a mapping at the top.
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_CONFIG_BYTES:
@@ -59,6 +60,10 @@ def parse_config(text: str, *, what: str, neutralize_resolvers: bool = True) -> 
         raise ArchiveError(f"the config is not valid YAML: {error}", member=what) from None
     if not isinstance(data, dict):
         raise ArchiveError(f"the config must be a mapping, not {type(data).__name__}", member=what)
+    try:
+        limits.measure(data)  # before OmegaConf recurses into it
+    except ConfigLimitError as error:
+        raise ArchiveError(str(error), member=what) from None
     if neutralize_resolvers:
         data = _neutralize(data, what)
     try:
@@ -89,7 +94,12 @@ def _neutralize(data: dict[str, Any], what: str) -> dict[str, Any]:
 
     def change(path: str, value: str) -> str | None:
         # Resolvers that only read the config (oc.select ...) are harmless; any other, or a computed name, is not.
-        calls = [match.group(2) for match in _RESOLVER_CALL.finditer(value)]
+        # The text's parse tree says which calls it writes; restore resolves the config once more, refusing any
+        # call this does not show (one assembled from pieces), so a missed one is refused, never evaluated.
+        try:
+            calls = resolver_calls(value, path)
+        except ValueError:
+            calls = ["<invalid interpolation>"]
         if all(name in PURE_RESOLVERS for name in calls):
             return None
         replaced.append(path)

@@ -1,8 +1,8 @@
-"""Errors raised when a config asks for something that must not run."""
+"""Errors raised when a config asks for something that must not run, or is too large to read."""
 
 from __future__ import annotations
 
-__all__ = ["ConfigOverrideError", "UnsafeConfigError", "UnsafeTargetError"]
+__all__ = ["ConfigLimitError", "ConfigOverrideError", "UnsafeConfigError", "UnsafeTargetError"]
 
 
 class UnsafeConfigError(ValueError):
@@ -11,6 +11,10 @@ class UnsafeConfigError(ValueError):
 
 class UnsafeTargetError(UnsafeConfigError):
     """A ``_target_`` names (or resolves to) an object that is not on the instantiation allowlist."""
+
+
+class ConfigLimitError(UnsafeConfigError):
+    """A config is deeper or larger than :class:`~neuraltypes.config.ConfigLimits` allows (as written or resolved)."""
 
 
 class ConfigOverrideError(ValueError):

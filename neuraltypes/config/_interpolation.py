@@ -1,4 +1,4 @@
-"""Interpolations in configs: refusing resolver calls, and making a sub-tree stand on its own.
+"""Interpolations in configs: making a sub-tree stand on its own.
 
 A config node taken out of a larger config (``cfg.model``) may hold interpolations that reach outside it
 (``${model.n_embed}``). Saving such a node as it is would store references that no longer resolve; so a node
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,14 +19,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, grammar_parser
 from omegaconf.errors import GrammarParseError
 from omegaconf.grammar.gen.OmegaConfGrammarParser import OmegaConfGrammarParser
 
-from ._errors import UnsafeConfigError
+__all__ = ["detached_container", "relocatable"]
 
-__all__ = ["PURE_RESOLVERS", "detached_container", "refuse_resolvers", "relocatable"]
-
-#: Resolvers that only read other nodes of the config: allowed in configs from untrusted sources.
-PURE_RESOLVERS = frozenset({"oc.select", "oc.dict.keys", "oc.dict.values"})
-
-_RESOLVER_CALL = re.compile(r"\$\{\s*([A-Za-z_][\w\-]*(?:\.[A-Za-z_][\w\-]*)*)\s*:")
 _Path = tuple[str, ...]
 _MAX_INLINE_DEPTH = 32
 
@@ -49,42 +42,6 @@ def _contexts(tree: Any, kind: type, *, into_matches: bool = True) -> Iterator[A
             yield node
         if (into_matches or not matched) and hasattr(node, "getChildren"):
             stack.extend(reversed(list(node.getChildren())))
-
-
-def _walk_strings(value: object, path: _Path) -> Iterator[tuple[_Path, str]]:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _walk_strings(item, (*path, str(key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk_strings(item, (*path, str(index)))
-    elif isinstance(value, str) and "${" in value:
-        yield path, value
-
-
-def refuse_resolvers(container: object) -> None:
-    """Refuse any resolver call other than :data:`PURE_RESOLVERS` in a raw (unresolved) config container.
-
-    Resolvers run code (``oc.env`` reads the environment; user resolvers can do anything), so a config that is
-    about to be instantiated may use only node references unless its caller trusts it.
-
-    Raises:
-        UnsafeConfigError: naming the key, the expression and the resolver.
-    """
-    for path, text in _walk_strings(container, ()):
-        where = ".".join(path)
-        contexts = _contexts(_parse(text, where), OmegaConfGrammarParser.InterpolationResolverContext)
-        names = [context.resolverName().getText() for context in contexts]
-        # Escaped calls too (`\${oc.env:X}`): Hydra resolves a config in place and then again on access, so
-        # the escape is gone by the second pass and the call runs.
-        names += [match.group(1) for match in _RESOLVER_CALL.finditer(text)]
-        for name in names:
-            if name not in PURE_RESOLVERS:
-                raise UnsafeConfigError(
-                    f"refusing to resolve {text!r} at {where!r}: resolver {name!r} is not evaluated in a config "
-                    "being instantiated (it may read the environment or run code); resolve a trusted config "
-                    "first, or pass allow_resolvers=True"
-                )
 
 
 def _node_path(reference: Any, location: _Path, text: str) -> _Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import sys
 import types
 from collections.abc import Iterable
@@ -14,49 +14,63 @@ __all__ = ["check_target", "locate", "resolve_target"]
 
 
 def locate(path: str) -> object:
-    """Find the object an import path names, as Hydra does, without importing a package not yet imported.
+    """Find the object an import path names, importing nothing: a config may not make Python run new code.
 
-    Hydra's rule is followed (import the first component, then walk attributes, importing a submodule where
-    an attribute is missing), except that the first component must already be in ``sys.modules``: importing
-    is running code, and a config must not make the program import a package it never imported itself (a
-    stray ``setup.py`` next to a script, ``antigravity``).
+    The path is walked as Hydra walks it (the first component, then attributes, a submodule where an attribute
+    is missing), but only through what is loaded already: a module's attributes are read from its ``__dict__``
+    (a module-level ``__getattr__`` may import lazily) and a submodule must already be in ``sys.modules``. So
+    ``torch.testing._internal.hypothesis_utils`` is refused in a program that never imported it, rather than
+    imported along with ``hypothesis``.
 
     Raises:
         ValueError: the path is not a dotted sequence of identifiers.
-        UnsafeTargetError: resolving it would import a package the program has not imported.
+        UnsafeTargetError: a module on the path is not imported yet (it would have to be imported).
         ImportError: nothing exists at that path.
     """
     parts = path.split(".")
     if not path or not all(part.isidentifier() for part in parts):
         raise ValueError(f"target {path!r} is not a dotted import path such as 'package.module.Class'")
-    top = parts[0]
-    obj: object = sys.modules.get(top)
+    obj: object = sys.modules.get(parts[0])
     if obj is None:
-        raise UnsafeTargetError(
-            f"refusing target {path!r}: resolving it would import package {top!r}, which this program has "
-            f"not imported; a config may not make Python import new packages (import {top!r} in your code "
-            "first)"
-        )
+        raise _not_imported(path, parts[0])
     for index, part in enumerate(parts[1:], start=1):
-        try:
-            obj = getattr(obj, part)
-            continue
-        except AttributeError:
-            if not isinstance(obj, types.ModuleType):
+        if not isinstance(obj, types.ModuleType):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
                 raise ImportError(
                     f"cannot resolve target {path!r}: {'.'.join(parts[:index])!r} has no attribute {part!r}"
                 ) from None
-        submodule = ".".join(parts[: index + 1])
-        if part == "__main__":
-            raise UnsafeTargetError(f"refusing target {path!r}: importing {submodule!r} would run a command-line entry")
-        try:
-            obj = importlib.import_module(submodule)
-        except ModuleNotFoundError:
-            raise ImportError(
-                f"cannot resolve target {path!r}: module {'.'.join(parts[:index])!r} has no attribute or "
-                f"submodule {part!r}"
-            ) from None
+            continue
+        found = vars(obj).get(part, _ABSENT)
+        name = ".".join(parts[: index + 1])
+        obj = sys.modules.get(name) if found is _ABSENT else found
+        if obj is None:
+            raise _not_imported(path, name)
     return obj
+
+
+_ABSENT = object()
+
+
+def _not_imported(path: str, module: str) -> Exception:
+    """Refuse a path through a module that is not loaded; say whether it exists, without importing it."""
+    parent, _, last = module.rpartition(".")
+    # A submodule can only exist in a package whose ``__path__`` is set; reading it through the module's
+    # __dict__ keeps a module-level __getattr__ from running (find_spec reads it as an attribute).
+    searchable = not parent or "__path__" in vars(sys.modules.get(parent, types.ModuleType(parent)))
+    try:
+        exists = searchable and importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        exists = False
+    if exists:
+        kind = "module" if parent else "package"
+        return UnsafeTargetError(
+            f"refusing target {path!r}: resolving it would import {kind} {module!r}, which this program has not "
+            f"imported; a config may not make Python import new {kind}s (import {module!r} in your code first)"
+        )
+    where = f"module {parent!r} has no attribute or submodule {last!r}" if parent else f"there is no module {module!r}"
+    return ImportError(f"cannot resolve target {path!r}: {where}")
 
 
 def check_target(target: object, allow: Iterable[object] = (), *, where: str = "") -> object:

@@ -14,8 +14,10 @@ from typing import Any, ClassVar, Self
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ._build import TARGET_KEY, build, prepare_config
-from ._interpolation import detached_container, relocatable
+from ._build import TARGET_KEY, build_resolved, prepare_config
+from ._interpolation import relocatable
+from ._limits import DEFAULT_LIMITS, ConfigLimits
+from ._resolution import standalone
 from ._resolve import check_target
 
 __all__ = ["Serialization", "class_path"]
@@ -154,31 +156,40 @@ class Serialization:
             type.__setattr__(cls, "__init__", _recording_inherited(cls))
 
     @classmethod
-    def from_config_dict(cls, config: object, *, allow: Iterable[object] = (), allow_resolvers: bool = False) -> Self:
+    def from_config_dict(
+        cls,
+        config: object,
+        *,
+        allow: Iterable[object] = (),
+        allow_resolvers: bool = False,
+        limits: ConfigLimits = DEFAULT_LIMITS,
+    ) -> Self:
         """Build an instance of ``cls`` (or of the subclass its ``_target_`` names) from a config.
 
-        Without ``_target_`` the config holds ``cls``'s constructor arguments. Nested ``_target_`` nodes are
-        built first (Hydra's recursive instantiation), all checked against the allowlist; the object keeps the
-        config (interpolations unresolved) for :meth:`to_config_dict`.
+        Without ``_target_`` the config holds ``cls``'s constructor arguments. The config is resolved once and
+        every ``_target_`` in it checked against the allowlist before anything is called; nested ``_target_``
+        nodes are built first (Hydra's recursive instantiation). The object keeps the config (interpolations
+        unresolved) for :meth:`to_config_dict`.
 
         Raises:
             TypeError: the ``_target_`` is not ``cls`` or a subclass of it.
             UnsafeTargetError, UnsafeConfigError: as for :func:`~neuraltypes.config.instantiate`.
         """
-        raw = detached_container(config)
+        allowed = tuple(allow)
+        raw = standalone(config, limits)
         if not isinstance(raw, dict):
             raise TypeError(f"{cls.__qualname__}.from_config_dict needs a mapping config, not a list")
-        if TARGET_KEY in raw:
-            _, checked = prepare_config(raw, {}, allow=allow, allow_resolvers=allow_resolvers)
-            target = check_target(checked[TARGET_KEY], allow)
-            if not (isinstance(target, type) and issubclass(target, cls)):
-                raise TypeError(
-                    f"{cls.__qualname__}.from_config_dict: the config's _target_ {raw[TARGET_KEY]!r} is not "
-                    f"{cls.__qualname__} or a subclass of it"
-                )
-        built, raw, _ = build(
-            raw, (), {} if TARGET_KEY in raw else {TARGET_KEY: cls}, allow=allow, allow_resolvers=allow_resolvers
+        named = TARGET_KEY in raw
+        raw, resolved = prepare_config(
+            raw, {} if named else {TARGET_KEY: cls}, allow=allowed, allow_resolvers=allow_resolvers, limits=limits
         )
+        target = check_target(resolved[TARGET_KEY], allowed)
+        if not (isinstance(target, type) and issubclass(target, cls)):
+            raise TypeError(
+                f"{cls.__qualname__}.from_config_dict: the config's _target_ {raw[TARGET_KEY]!r} is not "
+                f"{cls.__qualname__} or a subclass of it"
+            )
+        built = build_resolved(resolved, allow=allowed, checked=True)
         if not isinstance(built, cls):  # `_partial_: true`, or a __new__ returning something else
             what = "partial (_partial_: true)" if isinstance(built, functools.partial) else type(built).__qualname__
             raise TypeError(f"{cls.__qualname__}.from_config_dict: the config built a {what}, not an instance")

@@ -12,10 +12,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig
 from torch.utils.data import DataLoader, Dataset
 
-from neuraltypes.config import instantiate
+from neuraltypes.config import instantiate, quote, resolve_config
 
 __all__ = ["NamedLoader", "build_dataloader", "build_named_loaders", "dataset_configs"]
 
@@ -32,13 +32,12 @@ class NamedLoader:
 
 
 def _container(config: object, where: str) -> Any:
-    """Plain containers (interpolations resolved) of a config node, a mapping or a list."""
-    if isinstance(config, DictConfig | ListConfig):
-        return OmegaConf.to_container(config, resolve=True)
-    if isinstance(config, Mapping):
-        return dict(config)
-    if isinstance(config, list | tuple):
-        return list(config)
+    """Plain containers of a config node, a mapping or a list, resolved once.
+
+    It is the model's own config (the caller's, or data quoted by ``from_config_dict``), so resolvers may run.
+    """
+    if isinstance(config, DictConfig | ListConfig | Mapping | list | tuple):
+        return resolve_config(list(config) if isinstance(config, tuple) else config, allow_resolvers=True)
     raise TypeError(f"{where} must be a mapping or a list of mappings, got {type(config).__name__}")
 
 
@@ -85,7 +84,7 @@ def build_dataloader(config: Mapping[str, Any], where: str, *, shuffle: bool) ->
     """
     if "dataset" not in config:
         raise ValueError(f"{where} needs a 'dataset' node naming the dataset class by '_target_'")
-    dataset = instantiate(config["dataset"])
+    dataset = instantiate(quote(config["dataset"]))  # resolved already: its strings are data
     if not isinstance(dataset, Dataset):
         raise TypeError(f"{where}.dataset built a {type(dataset).__name__}, not a torch Dataset")
     settings = {key: config[key] for key in _LOADER_KEYS if key in config}

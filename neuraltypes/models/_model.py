@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from neuraltypes.config import class_path, resolve_target
+from neuraltypes.config import DEFAULT_LIMITS, ConfigLimits, class_path, quote, resolve_config, resolve_target
 from neuraltypes.nn import NeuralModule
 
 from ._batch_check import FirstBatchCheck
@@ -84,24 +84,37 @@ class ModelPT(NeuralModule, pl.LightningModule):
         return OmegaConf.merge(config, self._cfg)  # type: ignore[return-value]
 
     @classmethod
-    def from_config_dict(cls, config: object, *, allow: Iterable[object] = (), allow_resolvers: bool = False) -> Self:
+    def from_config_dict(
+        cls,
+        config: object,
+        *,
+        allow: Iterable[object] = (),
+        allow_resolvers: bool = False,
+        limits: ConfigLimits = DEFAULT_LIMITS,
+    ) -> Self:
         """Build the model a config describes; its ``_target_`` (if any) must be ``cls`` or a subclass.
+
+        The config is resolved once (resolver calls refused unless ``allow_resolvers``) and the model gets that
+        data as ``cfg``, quoted so that reading it never interpolates again. Its interpolations are therefore
+        not kept; build the model directly (``Model(cfg)``) to keep them in a config you trust.
 
         Raises:
             TypeError: the ``_target_`` names a class that is not ``cls`` or a subclass of it.
             UnsafeTargetError: the ``_target_`` is off the allowlist.
+            UnsafeConfigError: a resolver call when ``allow_resolvers`` is false, or a config over ``limits``.
         """
         if not isinstance(config, Mapping | DictConfig):
             raise TypeError(f"{cls.__qualname__}.from_config_dict needs a mapping config, not {type(config).__name__}")
+        resolved = resolve_config(config, allow_resolvers=allow_resolvers, limits=limits)
         target: object = cls
-        if _TARGET in config:
-            target = resolve_target(str(config[_TARGET]), allow=(cls, *allow))
+        if _TARGET in resolved:
+            target = resolve_target(str(resolved.pop(_TARGET)), allow=(cls, *allow))
         if not (isinstance(target, type) and issubclass(target, cls)):
             raise TypeError(
                 f"{cls.__qualname__}.from_config_dict: the config's _target_ {config[_TARGET]!r} is not "
                 f"{cls.__qualname__} or a subclass of it"
             )
-        return target(cfg=config)
+        return target(cfg=OmegaConf.create(quote(resolved)))
 
     @classmethod
     def load_from_lightning_checkpoint(

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from neuraltypes.config import instantiate
+from neuraltypes.config import instantiate, quote, resolve_config
 
 __all__ = ["OPTIMIZER_NAMES", "build_optimization"]
 
@@ -32,10 +32,8 @@ _AUTO = "auto"
 
 
 def _plain(config: object, where: str) -> dict[str, Any]:
-    if isinstance(config, DictConfig):
-        container = OmegaConf.to_container(config, resolve=True)
-    elif isinstance(config, Mapping):
-        container = dict(config)
+    if isinstance(config, DictConfig | Mapping):  # the model's own config: resolvers may run, once
+        container = resolve_config(config, allow_resolvers=True)
     else:
         raise TypeError(f"{where} must be a mapping, got {type(config).__name__}")
     assert isinstance(container, dict)
@@ -63,7 +61,7 @@ def _scheduler_entry(
         raise ValueError("cfg.optim.sched must name the scheduler class by '_target_'")
     entry: dict[str, Any] = {key: sched.pop(key) for key in _LIGHTNING_KEYS if key in sched}
     arguments = {key: (total_steps() if value == _AUTO else value) for key, value in sched.items()}
-    scheduler = instantiate(arguments, optimizer)
+    scheduler = instantiate(quote(arguments), optimizer)  # resolved already: its strings are data
     if not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau):
         raise TypeError(f"cfg.optim.sched built a {type(scheduler).__name__}, not a learning-rate scheduler")
     entry["scheduler"] = scheduler
@@ -90,7 +88,7 @@ def build_optimization(
     """
     optim = _plain(optim_config, "cfg.optim")
     sched = optim.pop("sched", None)
-    optimizer = instantiate(_optimizer_config(optim), list(parameters))
+    optimizer = instantiate(quote(_optimizer_config(optim)), list(parameters))
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"cfg.optim built a {type(optimizer).__name__}, not a torch.optim.Optimizer")
     result: dict[str, Any] = {"optimizer": optimizer}
