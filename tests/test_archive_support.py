@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -118,8 +119,13 @@ def forge_archive(
     edit_manifest: Callable[[dict[str, Any]], None] | None = None,
     extra_tensors: dict[str, torch.Tensor] | None = None,
     edit_metadata: Callable[[dict[str, str]], None] | None = None,
+    aliases: dict[str, str] | None = None,
 ) -> None:
-    """Write an archive by hand (a consistent one unless told otherwise), to test what the reader refuses."""
+    """Write an archive by hand (a consistent one unless told otherwise), to test what the reader refuses.
+
+    The manifest's target is the config's ``_target_`` (as a correct writer makes it), so that a test of what
+    the config may name is not refused earlier for the two differing.
+    """
     from safetensors.torch import save_file
 
     from neuraltypes.archive._format import CONFIG_MEMBER, artifact_member
@@ -135,10 +141,10 @@ def forge_archive(
     manifest: dict[str, Any] = {
         "format": "neuraltypes-archive",
         "format_version": 1,
-        "target": "test_archive_support.TinyModel",
+        "target": _config_target(config_text),
         "created_by": "forged",
         "signature": {"inputs": {}, "outputs": {}},
-        "aliases": {},
+        "aliases": aliases or {},
         "members": [
             {
                 "name": name,
@@ -164,6 +170,11 @@ def forge_archive(
     stored = {name: tensor for name, (_, tensor) in members.items()}
     stored.update(extra_tensors or {})
     save_file(stored, str(path), metadata=metadata)
+
+
+def _config_target(config_text: str) -> str:
+    found = re.search(r"^_target_:\s*(\S+)\s*$", config_text, re.MULTILINE)
+    return "test_archive_support.TinyModel" if found is None else found.group(1)
 
 
 def raw_safetensors(header: dict[str, Any] | str, data: bytes) -> bytes:
@@ -203,3 +214,11 @@ class OddModel(TinyModel):
         self.register_buffer("brain", torch.randn(5, dtype=torch.bfloat16))
         self.register_buffer("complex", torch.randn(2, dtype=torch.complex64))
         self.register_buffer("steps", torch.arange(7))
+
+
+class ArtifactModel(TinyModel):
+    """A model that registers an artifact without reading it (so restoring it costs only the copy)."""
+
+    def __init__(self, vocab_path: str, dim: int = 4, hidden: int = 8) -> None:
+        super().__init__(dim, hidden)
+        self.vocab_file = self.register_artifact("vocab_path", vocab_path)

@@ -1,7 +1,7 @@
 """Where a restored model's artifacts live: a private folder that exists exactly as long as the model.
 
-Tokenizer and vocabulary libraries open files by path, so artifacts (small: vocabularies, tokenizer models,
-label lists) are written, after their checksums are verified, into a folder only this user can read; the
+Tokenizer and vocabulary libraries open files by path, so artifacts (vocabularies, tokenizer models, label
+lists) are copied, a chunk at a time and verified as they are copied, into a folder only this user can read; the
 folder is removed when the last model referring to it is garbage-collected. Weights never go to disk.
 """
 
@@ -11,7 +11,9 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from ._format import check_artifact_name
 
@@ -33,15 +35,22 @@ class ArtifactDirectory:
             self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._path), True)
         return self._path
 
-    def add(self, name: str, data: bytes) -> Path:
-        """Write artifact ``name`` (a plain file name, checked) read-only into the folder; returns its path."""
+    def add(self, name: str, copy: Callable[[BinaryIO], None]) -> Path:
+        """Create artifact ``name`` (a plain file name, checked), filled by ``copy``, read-only; returns its path.
+
+        A ``copy`` that raises (a checksum mismatch found at the end, a full disk) leaves no file behind.
+        """
         reason = check_artifact_name(name)
         if reason is not None:
             raise ValueError(f"artifact {name!r}: {reason}")
         path = self.path / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                copy(file)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         os.chmod(path, 0o400)
         return path
 

@@ -4,7 +4,8 @@ A reader of the destination sees the old file or the new one, never a mix; a cra
 the old file intact and at worst a temp folder, which the next save to that destination removes. The temp
 folder (not a temp file) holds whatever the writing library creates, including its own temp files, and is
 locked with ``flock`` while in use: it is stale when no process holds that lock (the kernel drops the locks
-of dead processes), so concurrent saves never remove each other's work.
+of dead processes), so concurrent saves never remove each other's work. A write that fails (a full disk, a
+file size limit) raises ``ArchiveWriteError``, an ``OSError`` carrying the system's errno.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-__all__ = ["TEMP_MARK", "atomic_destination", "remove_stale_temps"]
+from safetensors import SafetensorError
+
+from ._errors import ArchiveWriteError
+
+__all__ = ["TEMP_MARK", "atomic_destination", "remove_stale_temps", "write_errors"]
 
 TEMP_MARK: Final = ".nt-tmp-"
 # Between mkdir() and flock() a new temp folder is unlocked for an instant. Its owner writes an ``owner`` file
@@ -78,6 +83,20 @@ def _fsync(path: Path, flags: int) -> None:
 
 
 @contextlib.contextmanager
+def write_errors(dest: str | os.PathLike[str]) -> Iterator[None]:
+    """Raise a failed write (an ``OSError``, or safetensors' error for one) as an ``ArchiveWriteError`` about ``dest``.
+
+    safetensors reports a full disk as ``SafetensorError``, which ``except OSError`` does not catch.
+    """
+    try:
+        yield
+    except ArchiveWriteError:
+        raise
+    except (OSError, SafetensorError) as error:
+        raise ArchiveWriteError.from_error(error, dest) from error
+
+
+@contextlib.contextmanager
 def atomic_destination(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a path to write the new file to; on a clean exit it atomically becomes ``dest``.
 
@@ -86,6 +105,7 @@ def atomic_destination(dest: str | os.PathLike[str]) -> Iterator[Path]:
 
     Raises:
         FileNotFoundError: the destination's folder does not exist.
+        ArchiveWriteError: creating, syncing or renaming the file failed (an ``OSError`` too).
     """
     target = Path(dest)
     directory = target.parent
@@ -93,16 +113,19 @@ def atomic_destination(dest: str | os.PathLike[str]) -> Iterator[Path]:
         raise FileNotFoundError(f"cannot save to {str(target)!r}: folder {str(directory)!r} does not exist")
     remove_stale_temps(target)
     temp_dir = directory / f"{_temp_prefix(target)}{os.getpid()}-{secrets.token_hex(8)}"
-    temp_dir.mkdir(mode=0o700)
-    lock = os.open(temp_dir, _DIRECTORY_FLAGS)
+    with write_errors(target):
+        temp_dir.mkdir(mode=0o700)
+        lock = os.open(temp_dir, _DIRECTORY_FLAGS)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        (temp_dir / "owner").write_text(f"pid {os.getpid()}\n")
+        with write_errors(target):
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            (temp_dir / "owner").write_text(f"pid {os.getpid()}\n")
         temp = temp_dir / target.name
         yield temp
-        _fsync(temp, os.O_RDONLY | os.O_CLOEXEC)
-        os.chmod(temp, 0o666 & ~_umask())
-        os.replace(temp, target)
+        with write_errors(target):
+            _fsync(temp, os.O_RDONLY | os.O_CLOEXEC)
+            os.chmod(temp, 0o666 & ~_umask())
+            os.replace(temp, target)
         with contextlib.suppress(OSError):  # some file systems cannot fsync a folder
             _fsync(directory, os.O_RDONLY | os.O_CLOEXEC)
     finally:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tarfile
 from collections.abc import Sequence
 from typing import TextIO
 
 from ._errors import ArchiveError
 from ._inspect import describe_manifest, verify_archive
+from ._limits import DEFAULT_LIMITS
 from ._nemo import NEMO_CONFIG, looks_like_tar, read_nemo_index
-from ._reader import ArchiveReader, call_library
+from ._reader import ArchiveReader
+from ._tar import open_tar
 
 __all__ = ["main"]
 
@@ -32,15 +33,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _inspect_nemo(path: str, out: TextIO) -> None:
-    with call_library(lambda: tarfile.open(path, mode="r:*"), "not a readable tar", path=path) as tar:
-        members = read_nemo_index(tar, path)
+    bounded = open_tar(path, DEFAULT_LIMITS)
+    try:
+        members = read_nemo_index(bounded, path, DEFAULT_LIMITS)
         print("NeMo 1.x archive (no checksums, no typed signature; restore it to migrate)", file=out)
         for name, info in members.items():
             print(f"  {name}  {info.size} B", file=out)
-        config = tar.extractfile(members[NEMO_CONFIG])
+        config = bounded.tar.extractfile(members[NEMO_CONFIG])
         if config is not None:
             print("config:", file=out)
             print(config.read().decode("utf-8", "replace"), file=out)
+    finally:
+        bounded.close()
 
 
 def _inspect(path: str, show_config: bool, full_hashes: bool, out: TextIO) -> None:

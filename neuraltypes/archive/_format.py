@@ -18,9 +18,7 @@ __all__ = [
     "CONFIG_MEMBER",
     "FORMAT_NAME",
     "FORMAT_VERSION",
-    "MAX_ARTIFACT_BYTES",
     "MAX_CONFIG_BYTES",
-    "MAX_MANIFEST_BYTES",
     "META_FORMAT",
     "META_MANIFEST",
     "META_MANIFEST_SHA256",
@@ -43,10 +41,9 @@ RESERVED_PREFIX: Final = "__neuraltypes__/"
 CONFIG_MEMBER: Final = RESERVED_PREFIX + "config.yaml"
 ARTIFACT_PREFIX: Final = RESERVED_PREFIX + "artifacts/"
 
-#: Caps: a config or manifest larger than this is an attack or a mistake, not a model.
+#: A config larger than this is an attack or a mistake, not a model. (The limits a user may raise, on the
+#: manifest, the number of members and what a restore extracts, are ``ArchiveLimits``.)
 MAX_CONFIG_BYTES: Final = 1 << 20
-MAX_MANIFEST_BYTES: Final = 64 << 20
-MAX_ARTIFACT_BYTES: Final = 4 << 30
 
 _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
 

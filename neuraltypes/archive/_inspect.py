@@ -6,19 +6,22 @@ import os
 from collections.abc import Iterator
 
 from ._format import ARTIFACT_PREFIX, CONFIG_MEMBER
+from ._limits import DEFAULT_LIMITS, ArchiveLimits
 from ._manifest import Manifest
 from ._reader import ArchiveReader
 
 __all__ = ["describe_manifest", "verify_archive"]
 
 
-def verify_archive(path: str | os.PathLike[str], progress: bool | None = None) -> Manifest:
-    """Check an archive completely (header, manifest, every member's sha256) and return its manifest.
+def verify_archive(
+    path: str | os.PathLike[str], progress: bool | None = None, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> Manifest:
+    """Check an archive completely (header, manifest, target, every member's sha256) and return its manifest.
 
     Raises:
         ArchiveError: at the first problem, naming the member and the reason.
     """
-    with ArchiveReader(path, mmap=True) as reader:  # hashed in place, nothing copied
+    with ArchiveReader(path, mmap=True, limits=limits) as reader:  # hashed in place, nothing copied
         reader.verify(progress)
         return reader.manifest
 

@@ -1,7 +1,8 @@
 """The manifest: what an archive holds (every member's size and sha256) and what its model consumes.
 
 It is JSON in the archive's header metadata, parsed strictly: duplicate keys, unknown keys, wrong types and
-inconsistent records are errors, so two readers can never disagree about what an archive contains.
+inconsistent records are errors, so two readers can never disagree about what an archive contains. Parsing takes
+time linear in the manifest's size (sets and dicts, never a scan per key), and the number of members is capped.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from ._format import (
     CONFIG_MEMBER,
     FORMAT_NAME,
     FORMAT_VERSION,
-    MAX_ARTIFACT_BYTES,
     MAX_CONFIG_BYTES,
     RESERVED_PREFIX,
     check_artifact_name,
 )
+from ._limits import DEFAULT_LIMITS, ArchiveLimits
 
-__all__ = ["DTYPE_SIZES", "Manifest", "ManifestError", "MemberRecord", "Signature", "sha256_hex"]
+__all__ = ["DTYPE_SIZES", "Manifest", "ManifestError", "MemberRecord", "Signature", "check_target_name", "sha256_hex"]
 
 MemberKind = Literal["config", "weight", "artifact"]
 
@@ -41,6 +42,11 @@ DTYPE_SIZES: Final[Mapping[str, int]] = MappingProxyType(
 )  # fmt: skip
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: A model class's import path, as ``_target_`` holds it (``mypackage.models.Recognizer``).
+_IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+#: Tensors have at most this many dimensions (torch's own limit is 64), each below 2**63.
+_MAX_RANK: Final = 64
+_MAX_DIM: Final = (1 << 63) - 1
 
 # Upgrades of an older manifest (as parsed JSON) to the next version: version -> function. Version 1 is the
 # first, so there is nothing to migrate yet; a future version 2 adds ``1: _v1_to_v2`` here.
@@ -49,6 +55,13 @@ _MIGRATIONS: Final[Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]]] = M
 
 class ManifestError(ValueError):
     """The manifest is malformed; the reader turns it into an ``ArchiveError`` naming the archive."""
+
+
+def check_target_name(target: str) -> str | None:
+    """Why ``target`` may not be an archive's model class (its ``_target_``), or None when it may."""
+    if _IMPORT_PATH.fullmatch(target) is None:
+        return f"{target!r} is not an import path (a model class, like 'package.module.Model')"
+    return None
 
 
 def sha256_hex(data: bytes | bytearray | memoryview) -> str:
@@ -86,10 +99,17 @@ class Manifest:
     aliases: tuple[tuple[str, str], ...] = ()
     created_by: str = ""
     format_version: int = FORMAT_VERSION
+    _by_name: Mapping[str, MemberRecord] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, MemberRecord] = {}
+        for record in self.members:
+            by_name.setdefault(record.name, record)
+        object.__setattr__(self, "_by_name", MappingProxyType(by_name))
 
     def member(self, name: str) -> MemberRecord | None:
         """The record of member ``name``, or None."""
-        return next((record for record in self.members if record.name == name), None)
+        return self._by_name.get(name)
 
     @property
     def weights(self) -> tuple[MemberRecord, ...]:
@@ -121,13 +141,18 @@ class Manifest:
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     @classmethod
-    def from_json(cls, text: str) -> Manifest:
+    def from_json(cls, text: str, limits: ArchiveLimits = DEFAULT_LIMITS) -> Manifest:
         """Parse and check a stored manifest, migrating an older format version.
 
         Raises:
-            ManifestError: naming what is wrong (an unknown version says which versions this library reads).
+            ManifestError: naming what is wrong (an unknown version says which versions this library reads,
+                too many members names ``limits.max_members``).
         """
-        data = _expect(json.loads(text, object_pairs_hook=_no_duplicate_keys), dict, "the manifest")
+        try:
+            parsed = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        except RecursionError:
+            raise ManifestError("the manifest nests too deeply to be a manifest") from None
+        data = _expect(parsed, dict, "the manifest")
         if data.get("format") != FORMAT_NAME:
             raise ManifestError(f"the manifest's format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
         version = data.get("format_version")
@@ -141,15 +166,19 @@ class Manifest:
         while version < FORMAT_VERSION:
             data = _MIGRATIONS[version](data)
             version += 1
-        return _parse_current(data)
+        return _parse_current(data, limits)
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
-    if duplicates:
-        raise ManifestError(f"duplicate key {duplicates[0]!r} in the manifest")
-    return dict(pairs)
+    """``json``'s object hook: the object as a dict, refusing a key that appears twice (in linear time)."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ManifestError(f"duplicate key {key!r} in the manifest")
+            seen.add(key)
+    return result
 
 
 def _expect(value: object, kind: type, what: str) -> Any:
@@ -158,18 +187,27 @@ def _expect(value: object, kind: type, what: str) -> Any:
     return value
 
 
-def _parse_current(data: dict[str, Any]) -> Manifest:
+def _parse_current(data: dict[str, Any], limits: ArchiveLimits) -> Manifest:
     known = {"format", "format_version", "target", "created_by", "signature", "aliases", "members"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ManifestError(f"unknown manifest key {unknown[0]!r}")
     signature = _expect(data.get("signature"), dict, "'signature'")
-    members = tuple(
-        _parse_member(_expect(item, dict, "each entry of 'members'"))
-        for item in _expect(data.get("members"), list, "'members'")
-    )
+    items = _expect(data.get("members"), list, "'members'")
+    count = len(items) + len(_expect(data.get("aliases"), dict, "'aliases'"))
+    if count > limits.max_members:
+        raise ManifestError(
+            limits.refusal(
+                f"the manifest lists {count} members and aliases, more than {limits.max_members}", "max_members"
+            )
+        )
+    members = tuple(_parse_member(_expect(item, dict, "each entry of 'members'")) for item in items)
+    target = _expect(data.get("target"), str, "'target'")
+    reason = check_target_name(target)
+    if reason is not None:
+        raise ManifestError(f"'target' {reason}")
     manifest = Manifest(
-        target=_expect(data.get("target"), str, "'target'"),
+        target=target,
         created_by=_expect(data.get("created_by"), str, "'created_by'"),
         signature=Signature(
             inputs=_string_pairs(signature.get("inputs"), "'signature.inputs'"),
@@ -206,16 +244,19 @@ def _parse_member(item: dict[str, Any]) -> MemberRecord:
     if dtype not in DTYPE_SIZES:
         raise ManifestError(f"member {name!r}: unsupported dtype {dtype!r}")
     shape = _expect(item["shape"], list, f"member {name!r}: 'shape'")
-    if not all(type(dim) is int and dim >= 0 for dim in shape):
-        raise ManifestError(f"member {name!r}: shape {shape!r} is not a list of non-negative integers")
+    if len(shape) > _MAX_RANK:
+        raise ManifestError(f"member {name!r}: its shape has {len(shape)} dimensions, more than a tensor's {_MAX_RANK}")
+    if not all(type(dim) is int and 0 <= dim <= _MAX_DIM for dim in shape):
+        raise ManifestError(f"member {name!r}: shape {shape!r} is not a list of non-negative 64-bit integers")
     return MemberRecord(name=name, kind=kind, size=size, sha256=sha, dtype=dtype, shape=tuple(shape))
 
 
 def _check_consistent(manifest: Manifest) -> None:
-    names = [record.name for record in manifest.members]
-    if len(set(names)) != len(names):
-        duplicate = next(name for name in names if names.count(name) > 1)
-        raise ManifestError(f"member {duplicate!r} is listed twice")
+    seen: set[str] = set()
+    for record in manifest.members:
+        if record.name in seen:
+            raise ManifestError(f"member {record.name!r} is listed twice")
+        seen.add(record.name)
     configs = [record for record in manifest.members if record.kind == "config"]
     if [record.name for record in configs] != [CONFIG_MEMBER]:
         raise ManifestError(f"the manifest must list exactly one config member, {CONFIG_MEMBER!r}")
@@ -251,5 +292,3 @@ def _check_member(record: MemberRecord) -> None:
         reason = check_artifact_name(record.name.removeprefix(ARTIFACT_PREFIX))
         if reason is not None:
             raise ManifestError(f"member {record.name!r}: {reason}")
-        if record.size > MAX_ARTIFACT_BYTES:
-            raise ManifestError(f"member {record.name!r}: {record.size} bytes exceeds the {MAX_ARTIFACT_BYTES} cap")

@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ._errors import ArchiveError
+from ._limits import DEFAULT_LIMITS, ArchiveLimits
 from ._restore import open_source, restore_model
 from ._save import save_module
 from ._state_dict import extract_state_dict
@@ -91,6 +92,7 @@ class Archivable:
         *,
         progress: bool | None = ...,
         mmap: bool = ...,
+        limits: ArchiveLimits = ...,
     ) -> Self: ...
 
     @overload
@@ -105,6 +107,7 @@ class Archivable:
         return_config: Literal[True],
         progress: bool | None = ...,
         mmap: bool = ...,
+        limits: ArchiveLimits = ...,
     ) -> DictConfig: ...
 
     @classmethod
@@ -118,6 +121,7 @@ class Archivable:
         *,
         progress: bool | None = None,
         mmap: bool = True,
+        limits: ArchiveLimits = DEFAULT_LIMITS,
     ) -> Self | DictConfig:
         """Rebuild a module from an archive (or a NeMo 1.x ``.nemo`` file).
 
@@ -138,10 +142,13 @@ class Archivable:
                 file (``cp`` over it; ``save_to`` replaces files instead) would change the weights or, if it
                 truncates the file, crash the process: pass ``mmap=False`` to read the weights into private
                 memory instead. Checksums are verified either way.
+            limits: the largest manifest, the most members, and the most artifact bytes written to disk (and
+                how far a compressed ``.nemo`` may expand) that are accepted; raise them for an archive you trust.
 
         Raises:
-            ArchiveError: the archive is malformed, corrupt, refers to a class that is not allowed or not a
-                ``cls``, or its weights do not fit the model; the message names the member and the reason.
+            ArchiveError: the archive is malformed, corrupt, over ``limits``, refers to a class that is not
+                allowed or not a ``cls``, or its weights do not fit the model; the message names the member and
+                the reason (and the limit, with how to raise it).
         """
         restored: Any = restore_model(
             cls,  # type: ignore[arg-type]  # Archivable is mixed into torch.nn.Module subclasses
@@ -152,12 +159,18 @@ class Archivable:
             return_config=return_config,
             progress=progress,
             mmap=mmap,
+            limits=limits,
         )
         return restored  # type: ignore[no-any-return]
 
     @classmethod
     def extract_state_dict_from(
-        cls, restore_path: str | os.PathLike[str], save_dir: str | os.PathLike[str], split_by_module: bool = False
+        cls,
+        restore_path: str | os.PathLike[str],
+        save_dir: str | os.PathLike[str],
+        split_by_module: bool = False,
+        *,
+        limits: ArchiveLimits = DEFAULT_LIMITS,
     ) -> dict[str, torch.Tensor]:
         """Verify an archive's weights and write them to ``save_dir`` as safetensors, without building a model.
 
@@ -167,12 +180,12 @@ class Archivable:
         Returns:
             The state dict (tied names included).
         """
-        return extract_state_dict(restore_path, save_dir, split_by_module)
+        return extract_state_dict(restore_path, save_dir, split_by_module, limits)
 
 
-def archived_config(path: str | os.PathLike[str]) -> DictConfig:
+def archived_config(path: str | os.PathLike[str], limits: ArchiveLimits = DEFAULT_LIMITS) -> DictConfig:
     """The config stored in an archive (unresolved, resolver calls replaced by ``???``), verified."""
-    source = open_source(path)
+    source = open_source(path, limits=limits)
     try:
         return OmegaConf.create(OmegaConf.to_container(source.config, resolve=False))  # type: ignore[return-value]
     finally:

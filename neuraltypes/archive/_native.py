@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import torch
 
 from ._config_text import ARTIFACT_REF, parse_config
 from ._errors import ArchiveError
 from ._format import ARTIFACT_PREFIX, CONFIG_MEMBER
+from ._limits import DEFAULT_LIMITS, ArchiveLimits
 from ._reader import ArchiveReader
-from ._source import ArchiveSource, WeightSpec
+from ._source import ArchiveSource, ArtifactMember, WeightSpec
 
 __all__ = ["open_native"]
 
 
-def open_native(path: str | os.PathLike[str], progress: bool | None, mmap: bool = False) -> ArchiveSource:
+def open_native(
+    path: str | os.PathLike[str], progress: bool | None, mmap: bool = False, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> ArchiveSource:
     """Open, check the header and manifest, and read the config of a neuraltypes archive.
+
+    Artifacts are stored as they are (no compression), so what a restore extracts never exceeds the file.
 
     Raises:
         ArchiveError: anything wrong with the file, naming the member and reason.
     """
-    reader = ArchiveReader(path, mmap=mmap)
+    reader = ArchiveReader(path, mmap=mmap, limits=limits)
     try:
         config = parse_config(reader.read_config_text(), what=CONFIG_MEMBER)
     except ArchiveError as error:
@@ -36,10 +42,13 @@ def open_native(path: str | os.PathLike[str], progress: bool | None, mmap: bool 
     for alias, original in manifest.aliases:
         weights[alias] = weights[original]
 
-    def reader_of(member: str) -> Callable[[], bytes]:
-        return lambda: reader.read_bytes(member)
+    def copier(member: str) -> Callable[[BinaryIO], None]:
+        return lambda out: reader.copy_member(member, out)
 
-    artifacts = {record.name.removeprefix(ARTIFACT_PREFIX): reader_of(record.name) for record in manifest.artifacts}
+    artifacts = {
+        record.name.removeprefix(ARTIFACT_PREFIX): ArtifactMember(record.name, record.size, copier(record.name))
+        for record in manifest.artifacts
+    }
 
     def read_weights() -> Iterator[tuple[str, torch.Tensor]]:
         loaded: dict[str, torch.Tensor] = {}

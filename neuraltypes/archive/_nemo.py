@@ -1,27 +1,31 @@
 """Reading NeMo 1.x ``.nemo`` files (a tar of ``model_config.yaml``, ``model_weights.ckpt`` and artifacts).
 
 For migration only, and without NeMo's hazards: members are read in place (never extracted), every member
-must be a plain regular file with a safe name, appearing once; the weights are loaded only through
-``torch.load(weights_only=True)`` with no fallback, so a pickle payload is refused, never run.
+must be a plain regular, non-sparse file with a safe name, appearing once, within what the file can hold (see
+``_tar``); the weights are loaded only through ``torch.load(weights_only=True)`` with no fallback, so a pickle
+payload is refused, never run. Artifacts are copied out only when the config refers to them, a chunk at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
-from typing import IO, Final
+from typing import IO, BinaryIO, Final
 
 import torch
 
 from ._config_text import parse_config
 from ._errors import ArchiveError
-from ._format import MAX_ARTIFACT_BYTES, MAX_CONFIG_BYTES, check_artifact_name
+from ._format import MAX_CONFIG_BYTES, check_artifact_name
+from ._limits import DEFAULT_LIMITS, ArchiveLimits
 from ._reader import call_library
-from ._source import ArchiveSource, WeightSpec
+from ._source import ArchiveSource, ArtifactMember, WeightSpec
+from ._tar import BoundedTar, open_tar
 
 __all__ = ["NEMO_ARTIFACT_REF", "NEMO_CONFIG", "NEMO_WEIGHTS", "looks_like_tar", "open_nemo", "read_nemo_index"]
 
@@ -29,6 +33,7 @@ NEMO_CONFIG: Final = "model_config.yaml"
 NEMO_WEIGHTS: Final = "model_weights.ckpt"
 #: NeMo's prefix for config values that name an artifact member (``nemo:3f2a..._tokenizer.model``).
 NEMO_ARTIFACT_REF: Final = "nemo:"
+_CHUNK: Final = 1 << 20
 
 
 def looks_like_tar(path: str | os.PathLike[str]) -> bool:
@@ -59,6 +64,12 @@ def _member_name(info: tarfile.TarInfo, path: str) -> str:
         raise ArchiveError("links are not allowed; an archive holds regular files only", path=path, member=raw)
     if info.isdir() and name == "":
         return ""
+    if info.issparse():
+        raise ArchiveError(
+            f"sparse members are not allowed (this one declares {info.size} bytes that the file does not hold)",
+            path=path,
+            member=raw,
+        )
     if not info.isreg():
         raise ArchiveError("only regular files are allowed in an archive", path=path, member=raw)
     if info.mode & 0o7000:
@@ -66,22 +77,45 @@ def _member_name(info: tarfile.TarInfo, path: str) -> str:
     return name
 
 
-def read_nemo_index(tar: tarfile.TarFile, path: str) -> dict[str, tarfile.TarInfo]:
-    """Check every member of a NeMo tar and return them by normalized name.
+def _check_bounds(info: tarfile.TarInfo, bounded: BoundedTar, count: int, limits: ArchiveLimits, path: str) -> None:
+    """Refuse member number ``count`` if it is one too many or ends past what the file can hold."""
+    if count > limits.max_members:
+        reason = limits.refusal(f"the archive has more than {limits.max_members} members", "max_members")
+        raise ArchiveError(reason, path=path, member=info.name)
+    end = info.offset_data + info.size
+    if end <= bounded.limit:
+        return
+    if not bounded.compressed:
+        reason = f"it declares {info.size} bytes, which end past the end of the {bounded.file_size}-byte file"
+        raise ArchiveError(reason + " (truncated?)", path=path, member=info.name)
+    ratio = f"{limits.max_expansion_ratio:g}"
+    problem = (
+        f"it declares {info.size} bytes: the archive would expand to at least {end} bytes, more than {ratio} "
+        f"times its {bounded.file_size} bytes on disk"
+    )
+    raise ArchiveError(limits.refusal(problem, "max_expansion_ratio"), path=path, member=info.name)
+
+
+def read_nemo_index(bounded: BoundedTar, path: str, limits: ArchiveLimits) -> dict[str, tarfile.TarInfo]:
+    """Check every member of a NeMo tar, before any member's data is read, and return them by normalized name.
 
     Raises:
-        ArchiveError: a link, special file, escaping or duplicate name, oversize config, missing required member.
+        ArchiveError: a link, special file, sparse member, escaping or duplicate name, a member ending past what
+            the file can hold (``limits``), too many members, oversize config, missing required member.
     """
     members: dict[str, tarfile.TarInfo] = {}
     last_offset = -1
+    count = 0
     while True:
-        info = call_library(tar.next, "not a readable tar", path=path)
+        info = call_library(bounded.tar.next, "not a readable tar", path=path)
         if info is None:
             break
         if info.offset <= last_offset or info.size < 0:  # Python < 3.11.13 can loop forever on these
             raise ArchiveError("corrupt tar header (member offsets go backwards)", path=path, member=info.name)
         last_offset = info.offset
         name = _member_name(info, path)
+        count += 1
+        _check_bounds(info, bounded, count, limits, path)
         if name == "":
             continue
         if name in members:
@@ -98,16 +132,13 @@ def read_nemo_index(tar: tarfile.TarFile, path: str) -> dict[str, tarfile.TarInf
             path=path,
             member=NEMO_CONFIG,
         )
-    for name, info in members.items():
+    for name in members:
         if name in (NEMO_CONFIG, NEMO_WEIGHTS):
             continue
         reason = check_artifact_name(name)
         if reason is not None:
             raise ArchiveError(f"unexpected member: {reason}", path=path, member=name)
-        if info.size > MAX_ARTIFACT_BYTES:
-            raise ArchiveError(
-                f"{info.size} bytes exceeds the {MAX_ARTIFACT_BYTES}-byte artifact cap", path=path, member=name
-            )
+    bounded.index_read()
     return members
 
 
@@ -121,6 +152,26 @@ def _read(tar: tarfile.TarFile, info: tarfile.TarInfo, path: str, name: str) -> 
         return data
 
     return call_library(read, "cannot be read (truncated?)", path=path, member=name)
+
+
+def _copier(tar: tarfile.TarFile, info: tarfile.TarInfo, path: str, name: str) -> Callable[[BinaryIO], None]:
+    """Copies member ``info`` into a file a chunk at a time."""
+
+    def copy(out: BinaryIO) -> None:
+        source = tar.extractfile(info)
+        assert source is not None  # a regular member
+        left = info.size
+        while left:
+            read = functools.partial(source.read, min(_CHUNK, left))
+            chunk = call_library(read, "cannot be read", path=path, member=name)
+            if not chunk:
+                raise ArchiveError(
+                    f"the file ended after {info.size - left} of {info.size} bytes", path=path, member=name
+                )
+            out.write(chunk)
+            left -= len(chunk)
+
+    return copy
 
 
 def _load_weights(tar: tarfile.TarFile, info: tarfile.TarInfo, path: str) -> dict[str, torch.Tensor]:
@@ -139,13 +190,13 @@ def _load_weights(tar: tarfile.TarFile, info: tarfile.TarInfo, path: str) -> dic
     return state
 
 
-def open_nemo(path: str | os.PathLike[str]) -> ArchiveSource:
+def open_nemo(path: str | os.PathLike[str], limits: ArchiveLimits = DEFAULT_LIMITS) -> ArchiveSource:
     """Open a NeMo 1.x archive for restoring; its config is read now, its weights when asked for."""
     shown = os.fspath(path)
-    # Kept open until the source is closed (after restore has read what it needs).
-    tar = call_library(lambda: tarfile.open(shown, mode="r:*"), "not a readable tar", path=shown)  # noqa: SIM115
+    bounded = open_tar(shown, limits)  # kept open until the source is closed (after restore has read it)
+    tar = bounded.tar
     try:
-        members = read_nemo_index(tar, shown)
+        members = read_nemo_index(bounded, shown, limits)
         raw = _read(tar, members[NEMO_CONFIG], shown, NEMO_CONFIG)
         try:
             config = parse_config(raw.decode("utf-8"), what=NEMO_CONFIG)
@@ -156,7 +207,7 @@ def open_nemo(path: str | os.PathLike[str]) -> ArchiveSource:
         # NeMo's ``target`` names a NeMo class; restore builds the class it is called on instead.
         config.pop("target", None)
     except BaseException:
-        tar.close()
+        bounded.close()
         raise
     cache: dict[str, dict[str, torch.Tensor]] = {}
 
@@ -174,7 +225,7 @@ def open_nemo(path: str | os.PathLike[str]) -> ArchiveSource:
         yield from weights.items()
 
     artifacts = {
-        name: (lambda info=info, name=name: _read(tar, info, shown, name))
+        name: ArtifactMember(name, info.size, _copier(tar, info, shown, name))
         for name, info in members.items()
         if name not in (NEMO_CONFIG, NEMO_WEIGHTS)
     }
@@ -186,5 +237,5 @@ def open_nemo(path: str | os.PathLike[str]) -> ArchiveSource:
         artifacts=artifacts,
         weight_specs=specs,
         read_weights=read_weights,
-        close=tar.close,
+        close=bounded.close,
     )

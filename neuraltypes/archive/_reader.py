@@ -1,9 +1,10 @@
 """Reading an archive in place: header and manifest checked on open, members hashed as they are read.
 
 The safetensors library validates the header (size, JSON, dtypes, offsets that tile the data exactly, no
-trailing bytes) before anything else happens. Members are then read with ``pread`` straight into the tensors
-the model will own, in chunks, each chunk hashed while it is still in the CPU cache, so verifying costs one
-pass over the data (one copy in RAM, none on disk, no memory map that a later write to the file could change).
+trailing bytes) before anything else happens; the manifest's target must be the config's ``_target_``. Members
+are then read with ``pread`` straight into the tensors the model will own, in chunks, each chunk hashed while it
+is still in the CPU cache, so verifying costs one pass over the data (one copy in RAM, none on disk, no memory
+map that a later write to the file could change). Artifacts are copied out a chunk at a time, hashed as copied.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ import struct
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import MappingProxyType, TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, BinaryIO, Final, TypeVar
 
 import torch
 from safetensors import safe_open
 
 from ._errors import ArchiveError
-from ._format import CONFIG_MEMBER, FORMAT_NAME, MAX_MANIFEST_BYTES, META_FORMAT, META_MANIFEST, META_MANIFEST_SHA256
+from ._format import CONFIG_MEMBER, FORMAT_NAME, META_FORMAT, META_MANIFEST, META_MANIFEST_SHA256
 from ._hashing import hash_workers, tensor_bytes
+from ._limits import DEFAULT_LIMITS, ArchiveLimits
 from ._manifest import Manifest, ManifestError, MemberRecord, sha256_hex
 from ._progress import progress_bar
+from ._target import check_target
 
 __all__ = ["ArchiveReader", "call_library"]
 
@@ -40,6 +43,7 @@ _DTYPES: Final[Mapping[str, torch.dtype]] = MappingProxyType({
 })  # fmt: skip
 _ALLOWED_METADATA: Final = frozenset({META_FORMAT, META_MANIFEST, META_MANIFEST_SHA256, "format"})
 _CHUNK: Final = 8 << 20
+_COPY_CHUNK: Final = 1 << 20
 
 _T = TypeVar("_T")
 
@@ -69,15 +73,23 @@ class ArchiveReader:
     file, hashed in place. That halves the memory a restore needs (the page cache is the only copy) and skips
     a copy, but the weights stay backed by the file: a later in-place write to it (``cp`` over it; not our own
     ``save_to``, which replaces the file) can change them or, if it truncates the file, crash the process.
+
+    Raises:
+        ArchiveError: on open, for a malformed header or manifest, a member missing or unlisted, a manifest over
+            ``limits``, or a manifest target that is not the config's ``_target_``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, mmap: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, mmap: bool = False, limits: ArchiveLimits = DEFAULT_LIMITS
+    ) -> None:
         self.path = os.fspath(path)
+        self.limits = limits
         self._mapped: torch.Tensor | None = None
         # O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not a regular file).
         self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             self.manifest, self._entries, self._data_start = self._open_checked()
+            check_target(self.manifest, self.read_config_text(), self.path)
             if mmap:
                 self._mapped = self._map()
         except BaseException:
@@ -116,7 +128,7 @@ class ArchiveReader:
         finally:
             handle.__exit__(None, None, None)
         manifest = self._read_manifest(metadata)
-        entries, data_start = self._read_header()
+        entries, data_start = self._read_header(len(manifest.members))
         self._check_members(manifest, entries)
         return manifest, entries, data_start
 
@@ -132,24 +144,33 @@ class ArchiveReader:
         text = metadata.get(META_MANIFEST)
         if not isinstance(text, str):
             raise self.error("the manifest is missing", member="manifest")
-        if len(text) > MAX_MANIFEST_BYTES:
-            raise self.error(f"the manifest exceeds the {MAX_MANIFEST_BYTES}-byte cap", member="manifest")
+        limit = self.limits.max_manifest_bytes
+        if len(text) > limit:
+            refusal = self.limits.refusal(f"the manifest is over {limit} bytes", "max_manifest_bytes")
+            raise self.error(refusal, member="manifest")
         if sha256_hex(text.encode("utf-8", "surrogatepass")) != metadata.get(META_MANIFEST_SHA256):
             raise self.error("sha256 mismatch: the manifest is corrupt", member="manifest")
         try:
-            return Manifest.from_json(text)
+            return Manifest.from_json(text, self.limits)
         except (ManifestError, ValueError) as error:
             raise self.error(str(error), member="manifest") from None
 
-    def _read_header(self) -> tuple[dict[str, dict[str, Any]], int]:
+    def _read_header(self, listed: int) -> tuple[dict[str, dict[str, Any]], int]:
         """The header safetensors has just validated, parsed once more to refuse repeated names.
 
         safetensors keeps the last of two equal tensor names; two readers must never see different files.
+        Parsing stops once the header holds far more entries than the manifest lists (``listed``): it costs time
+        and memory in proportion to the manifest, which is capped. (A few more are left to be named below.)
         """
         (length,) = struct.unpack("<Q", os.pread(self._fd, 8, 0))
         header = os.pread(self._fd, length, 8)
+        objects = 0
 
         def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            nonlocal objects
+            objects += 1  # one per tensor entry, one for the metadata, one for the header itself
+            if objects > 2 * listed + 16:
+                raise self.error(f"the header holds far more entries than the {listed} members the manifest lists")
             seen: set[str] = set()
             for key, _ in pairs:
                 if key in seen:
@@ -219,14 +240,39 @@ class ArchiveReader:
                 record.name,
             )
 
-    def read_bytes(self, name: str) -> bytes:
-        """A byte member (the config, an artifact), verified against its sha256."""
+    def _byte_member(self, name: str) -> MemberRecord:
         record = self.manifest.member(name)
         if record is None or record.kind == "weight":
             raise self.error("no such byte member", name)
+        return record
+
+    def read_bytes(self, name: str) -> bytes:
+        """A byte member (the config, an artifact), verified against its sha256."""
+        record = self._byte_member(name)
         tensor, digest = self._read_member(record)
         self._verify(record, digest)
         return bytes(tensor_bytes(tensor))
+
+    def copy_member(self, name: str, out: BinaryIO | None) -> None:
+        """Copy a byte member into ``out`` (or only hash it) a chunk at a time, then check its sha256.
+
+        Memory stays at one chunk however large the member. The bytes are written before the last chunk is
+        hashed, so on a mismatch (``ArchiveError``) the caller discards what was written.
+        """
+        record = self._byte_member(name)
+        start, end = self._entries[name]["data_offsets"]
+        digest = hashlib.sha256()
+        buffer = memoryview(bytearray(min(_COPY_CHUNK, end - start)))
+        offset = self._data_start + start
+        while offset < self._data_start + end:
+            count = os.preadv(self._fd, [buffer[: self._data_start + end - offset]], offset)
+            if count <= 0:
+                raise self.error("the file ended while reading (truncated while open?)", name)
+            digest.update(buffer[:count])
+            if out is not None:
+                out.write(buffer[:count])
+            offset += count
+        self._verify(record, digest.hexdigest())
 
     def read_config_text(self) -> str:
         """The stored config YAML, verified."""
@@ -271,6 +317,6 @@ class ArchiveReader:
         """Read and check every member; raises ``ArchiveError`` at the first bad one."""
         for record in self.manifest.members:
             if record.kind != "weight":
-                self.read_bytes(record.name)
+                self.copy_member(record.name, None)
         for _ in self.iter_weights(progress):
             pass

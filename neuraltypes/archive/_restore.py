@@ -5,6 +5,8 @@ resolve the config's ``_target_`` through the allowlist and check it is a subcla
 ``restore_from`` was called on; put the artifacts where the model can open them; build the model on the meta
 device (no memory, no initialisation) unless it has state the archive cannot fill; check every weight's
 name, shape and dtype; read the weights verified and hand them to the model with ``assign=True`` (no copy).
+Only the artifacts the config refers to are written to disk, at most ``ArchiveLimits.max_extract_bytes`` in all,
+checked before the first is written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..config import UnsafeConfigError, resolve_target
 from ._artifacts import ArtifactDirectory
 from ._config_text import map_strings, parse_config
 from ._errors import ArchiveError
+from ._limits import DEFAULT_LIMITS, ArchiveLimits
 from ._native import open_native
 from ._nemo import looks_like_tar, open_nemo
 from ._source import ArchiveSource
@@ -29,9 +32,14 @@ from ._weights import check_weights_fit, retie, shared_groups
 __all__ = ["open_source", "read_override_config", "restore_model"]
 
 
-def open_source(path: str | os.PathLike[str], progress: bool | None = None, mmap: bool = False) -> ArchiveSource:
+def open_source(
+    path: str | os.PathLike[str],
+    progress: bool | None = None,
+    mmap: bool = False,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+) -> ArchiveSource:
     """Open a neuraltypes archive, or a NeMo 1.x ``.nemo`` file (a tar), for restoring."""
-    return open_nemo(path) if looks_like_tar(path) else open_native(path, progress, mmap)
+    return open_nemo(path, limits) if looks_like_tar(path) else open_native(path, progress, mmap, limits)
 
 
 def read_override_config(override: str | os.PathLike[str] | DictConfig) -> DictConfig:
@@ -52,16 +60,17 @@ def restore_model(
     return_config: bool = False,
     progress: bool | None = None,
     mmap: bool = True,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
 ) -> torch.nn.Module | DictConfig:
     """Implementation of ``Archivable.restore_from``; see there."""
-    source = open_source(path, progress, mmap)
+    source = open_source(path, progress, mmap, limits)
     try:
         config = source.config if override_config_path is None else read_override_config(override_config_path)
         if return_config:
             return config
         artifacts = ArtifactDirectory()
         try:
-            config, placed = _place_artifacts(source, config, artifacts)
+            config, placed = _place_artifacts(source, config, artifacts, limits)
             model = _build_and_load(cls, source, config, strict)
         except BaseException:
             artifacts.discard()
@@ -75,32 +84,62 @@ def restore_model(
 
 
 def _place_artifacts(
-    source: ArchiveSource, config: DictConfig, directory: ArtifactDirectory
+    source: ArchiveSource, config: DictConfig, directory: ArtifactDirectory, limits: ArchiveLimits
 ) -> tuple[DictConfig, dict[str, str]]:
-    """Write the artifacts the config refers to into ``directory`` and point the config at them."""
-    written: dict[str, str] = {}
+    """Write the artifacts the config refers to into ``directory`` and point the config at them.
+
+    Returns:
+        The changed config, and each changed key with its artifact's path (to register it on the model).
+    """
+    container = OmegaConf.to_container(config, resolve=False)
+    referred = _referred_artifacts(source, container)
+    _check_extract_total(source, referred, limits)
+    written = {name: str(directory.add(name, source.artifacts[name].copy_to)) for name in referred}
     placed: dict[str, str] = {}
 
     def change(key: str, value: str) -> str | None:
         if not value.startswith(source.artifact_prefix):
             return None
-        name = value.removeprefix(source.artifact_prefix)
-        read = source.artifacts.get(name)
-        if read is None:
-            raise ArchiveError(
-                f"{key!r} refers to artifact {name!r}, which the archive does not hold",
-                path=source.path,
-                member=source.config_member,
-            )
-        if name not in written:
-            written[name] = str(directory.add(name, read()))
-        placed[key] = written[name]
-        return written[name]
+        placed[key] = written[value.removeprefix(source.artifact_prefix)]
+        return placed[key]
 
-    container = OmegaConf.to_container(config, resolve=False)
     changed = OmegaConf.create(map_strings(container, change))
     assert isinstance(changed, DictConfig)
     return changed, placed
+
+
+def _referred_artifacts(source: ArchiveSource, container: object) -> list[str]:
+    """The artifacts the config refers to, each once, in order; refusing a name the archive does not hold."""
+    referred: dict[str, None] = {}
+
+    def note(key: str, value: str) -> None:
+        if value.startswith(source.artifact_prefix):
+            name = value.removeprefix(source.artifact_prefix)
+            if name not in source.artifacts:
+                raise ArchiveError(
+                    f"{key!r} refers to artifact {name!r}, which the archive does not hold",
+                    path=source.path,
+                    member=source.config_member,
+                )
+            referred[name] = None
+
+    map_strings(container, note)
+    return list(referred)
+
+
+def _check_extract_total(source: ArchiveSource, names: list[str], limits: ArchiveLimits) -> None:
+    """Refuse, before anything is written, artifacts that together exceed ``limits.max_extract_bytes``."""
+    total = 0
+    for name in names:
+        artifact = source.artifacts[name]
+        total += artifact.size
+        if total > limits.max_extract_bytes:
+            problem = (
+                f"the config refers to {artifact.size} bytes of it; with the artifacts before it, restoring "
+                f"would write {total} bytes to disk, more than {limits.max_extract_bytes}"
+            )
+            reason = limits.refusal(problem, "max_extract_bytes")
+            raise ArchiveError(reason, path=source.path, member=artifact.member)
 
 
 def _register_placed(model: torch.nn.Module, placed: dict[str, str]) -> None:

@@ -10,11 +10,13 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ._config_text import ARTIFACT_REF, dump_config, map_strings, parse_config
+from ._config_text import ARTIFACT_REF, dump_config, map_strings
 from ._distributed import is_writer, wait_for_writer
 from ._errors import ArchiveError
 from ._format import CONFIG_MEMBER
+from ._manifest import check_target_name
 from ._signature import signature_of
+from ._target import config_target
 from ._weights import prepare_weights
 from ._writer import write_archive
 
@@ -109,6 +111,17 @@ def _with_artifact_refs(module: torch.nn.Module, config: DictConfig, collector: 
     return result
 
 
+def _stored_target(text: str) -> str:
+    """The ``_target_`` of the stored config text (the manifest repeats it; readers check that the two agree)."""
+    target = config_target(text)
+    if not isinstance(target, str):
+        raise ArchiveError("the config's _target_ must be the model class's import path", member=CONFIG_MEMBER)
+    reason = check_target_name(target)
+    if reason is not None:
+        raise ArchiveError(f"the config's _target_ {reason}", member=CONFIG_MEMBER)
+    return target
+
+
 def save_module(module: torch.nn.Module, path: str | os.PathLike[str], progress: bool | None) -> None:
     """Implementation of ``Archivable.save_to``; see there."""
     if is_writer():
@@ -126,7 +139,7 @@ def _write(module: torch.nn.Module, path: str | os.PathLike[str], progress: bool
         collector = _ArtifactCollector()
         config = _with_artifact_refs(module, _config_of(module), collector)
         text = dump_config(config)
-        parse_config(text, what=CONFIG_MEMBER, neutralize_resolvers=False)  # never write what cannot be read
+        target = _stored_target(text)  # parses the text as readers will: never write what cannot be read
         weights, aliases = prepare_weights(module.state_dict())
     except ArchiveError as error:
         raise ArchiveError(error.reason, path=shown, member=error.member) from None
@@ -136,7 +149,7 @@ def _write(module: torch.nn.Module, path: str | os.PathLike[str], progress: bool
         path,
         weights=weights,
         config_text=text,
-        target=str(config["_target_"]),
+        target=target,
         artifacts=collector.contents,
         aliases=aliases,
         signature=signature_of(module),

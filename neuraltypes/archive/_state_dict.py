@@ -8,17 +8,21 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from ._atomic import atomic_destination
+from ._atomic import atomic_destination, write_errors
+from ._limits import DEFAULT_LIMITS, ArchiveLimits
 from ._restore import open_source
 
 __all__ = ["extract_state_dict"]
 
 
 def extract_state_dict(
-    path: str | os.PathLike[str], save_dir: str | os.PathLike[str], split_by_module: bool
+    path: str | os.PathLike[str],
+    save_dir: str | os.PathLike[str],
+    split_by_module: bool,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
 ) -> dict[str, torch.Tensor]:
     """Read the weights (verified), write them under ``save_dir``, and return them."""
-    source = open_source(path)
+    source = open_source(path, limits=limits)
     try:
         state = dict(source.read_weights())
     finally:
@@ -39,6 +43,7 @@ def extract_state_dict(
                 tensor = tensor.clone()
             seen.add(tensor.untyped_storage().data_ptr())
             unique[key] = tensor
-        with atomic_destination(directory / f"{group}.safetensors") as temp:
+        destination = directory / f"{group}.safetensors"
+        with atomic_destination(destination) as temp, write_errors(destination):
             save_file(unique, temp)
     return state

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import torch
 from safetensors.torch import save_file
 
-from ._atomic import atomic_destination
+from ._atomic import atomic_destination, write_errors
 from ._errors import ArchiveError
 from ._format import CONFIG_MEMBER, FORMAT_NAME, META_FORMAT, META_MANIFEST, META_MANIFEST_SHA256, artifact_member
 from ._hashing import hash_workers, parallel_sha256
@@ -45,6 +45,7 @@ def write_archive(
 
     Raises:
         ArchiveError: a weight is not a contiguous CPU tensor or has a dtype archives cannot hold.
+        ArchiveWriteError: writing failed (disk full ...); an ``OSError`` too. The previous file is unchanged.
     """
     members: dict[str, tuple[str, torch.Tensor]] = {CONFIG_MEMBER: ("config", _byte_tensor(config_text.encode()))}
     for name, tensor in weights.items():
@@ -75,7 +76,7 @@ def write_archive(
             META_MANIFEST: text,
             META_MANIFEST_SHA256: sha256_hex(text.encode()),
         }
-        with atomic_destination(path) as temp:
+        with atomic_destination(path) as temp, write_errors(path):
             save_file({name: tensor for name, (_, tensor) in members.items()}, temp, metadata=metadata)
         bar.update(total)
     return manifest
