@@ -12,6 +12,7 @@ from ._errors import NeuralTypeError as NeuralTypeError
 from ._provenance import TAG_ATTRIBUTE as TAG_ATTRIBUTE
 from ._provenance import set_tag as set_tag
 from ._provenance import tag_of as tag_of
+from ._switches import SwitchScopeError as SwitchScopeError
 from ._switches import checks_enabled as checks_enabled
 from ._switches import disable_checks as disable_checks
 from ._switches import disable_semantic_checks as disable_semantic_checks
@@ -23,6 +24,7 @@ __all__ = [
     "CHECKED_MARKER",
     "TAG_ATTRIBUTE",
     "NeuralTypeError",
+    "SwitchScopeError",
     "checks_enabled",
     "disable_checks",
     "disable_semantic_checks",

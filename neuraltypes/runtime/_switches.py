@@ -5,6 +5,13 @@ that entered it and nothing else, and each thread starts with the defaults. A ch
 ``current_level()``: ``ContextVar.get`` is the cheapest per-thread read CPython has (a cached lookup, no dict
 walk; an attribute of a ``threading.local`` costs three to four times as much once the caches are cold).
 
+Each context keeps a stack of its active blocks, and its state is the defaults with their changes applied in
+the order they were entered: blocks may exit in any order, and once all have exited the state is what it was
+before the first (see ``_Switch``). A block exited in another context than the one that entered it raises
+``SwitchScopeError``. A generator that yields inside a block leaves the block active in its caller while it is
+suspended, as it does with ``decimal.localcontext()``: generators share their caller's context (PEP 567; PEP
+568, which would give them their own, was deferred). Switch inside the generator between its yields instead.
+
 torch.compile cannot trace ``ContextVar.get``. ``current_level`` is registered with
 ``torch.compiler.substitute_in_graph`` as constant-foldable, so while Dynamo traces it reads the switch once
 and the compiled code keeps the checks of that moment (as it would with a ``threading.local``, which Dynamo
@@ -20,9 +27,9 @@ default of ``@typecheck(instrument=...)``; the test suite runs the checks both w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ContextDecorator
+from contextvars import ContextVar, Token
 from typing import Literal, NamedTuple
 
 import torch
@@ -30,6 +37,7 @@ import torch
 __all__ = [
     "CHECKS_AVAILABLE",
     "INSTRUMENT_BY_DEFAULT",
+    "SwitchScopeError",
     "checks_enabled",
     "current_level",
     "disable_checks",
@@ -69,7 +77,8 @@ class _State(NamedTuple):
 
 
 _DEFAULT = _State(checks=True, semantic=not _env_flag("NEURALTYPES_DISABLE_SEMANTIC"))
-_STATE: ContextVar[_State] = ContextVar("neuraltypes_switches", default=_DEFAULT)
+_BLOCKS: ContextVar[tuple[_Switch, ...]] = ContextVar("neuraltypes_switch_blocks", default=())
+"""This context's active switch blocks, in the order they were entered; ``_LEVEL`` is derived from them."""
 _LEVEL: ContextVar[Level] = ContextVar("neuraltypes_check_level", default=_DEFAULT.level)
 
 current_level: Callable[[], Level] = _LEVEL.get
@@ -86,43 +95,106 @@ torch.compiler.substitute_in_graph(current_level, can_constant_fold_through=True
 )
 
 
-@contextmanager
-def _switch(**change: bool) -> Iterator[None]:
-    state = _STATE.get()._replace(**change)
-    state_token = _STATE.set(state)
-    level_token = _LEVEL.set(state.level)
-    try:
-        yield
-    finally:
-        _LEVEL.reset(level_token)
-        _STATE.reset(state_token)
+class SwitchScopeError(RuntimeError):
+    """A switch's ``with`` block exited in another context than the one that entered it (see ``_Switch``)."""
+
+
+class _Switch(ContextDecorator):
+    """One ``with`` block of a switch: pushed onto this context's stack of active blocks on entry, removed on exit.
+
+    The state of a context is the defaults with the changes of its active blocks applied in the order they were
+    entered, so it never depends on the order blocks exit in. Blocks exited out of order (two ``ExitStack``s
+    closed in the wrong order, interleaved generators) raise nothing, as the right state is well defined and this
+    context can restore it: while blocks A and B are active the latest entered wins, once A exits B's change alone
+    applies, and once both have exited the context is as it was before either. (Restoring "the state this block
+    found", as ``ContextVar.reset`` does, would bring back a state that a block exited in between had set: checks
+    left off for good.)
+
+    A block exited in another context than the one that entered it (a generator or coroutine suspended inside
+    the block and resumed in another thread, asyncio task or ``contextvars.Context``) is removed from the context
+    it exits in, if that context inherited it, and raises ``SwitchScopeError``: the context that entered the
+    block still has it, and no code can change another context's variables.
+    """
+
+    def __init__(self, name: str, field: Literal["checks", "semantic"], on: bool) -> None:
+        self._name = name
+        self._field = field
+        self._on = on
+        self._token: Token[tuple[_Switch, ...]] | None = None
+
+    def _recreate_cm(self) -> _Switch:
+        # Used as a decorator (``@disable_checks()``), each call enters a fresh block.
+        return _Switch(self._name, self._field, self._on)
+
+    def applied_to(self, state: _State) -> _State:
+        """The state with this block's change."""
+        return state._replace(**{self._field: self._on})
+
+    def __enter__(self) -> None:
+        if self._token is not None:
+            raise RuntimeError(f"this {self._name} was already entered: call {self._name} for each `with` block")
+        blocks = (*_BLOCKS.get(), self)
+        self._token = _BLOCKS.set(blocks)
+        _LEVEL.set(_state_of(blocks).level)
+
+    def __exit__(self, *exc_info: object) -> None:
+        blocks = _BLOCKS.get()
+        assert self._token is not None, f"{self._name} exited before it was entered"
+        try:
+            # Only the token knows which context entered the block; resetting it checks that this is that one.
+            _BLOCKS.reset(self._token)
+        except ValueError:
+            entered_here = False
+        else:
+            entered_here = True
+        remaining = tuple(block for block in blocks if block is not self)
+        _BLOCKS.set(remaining)
+        _LEVEL.set(_state_of(remaining).level)
+        if not entered_here:
+            raise SwitchScopeError(
+                f"{self._name} exited in another context than the one that entered it (a generator or coroutine "
+                f"suspended inside the `with` block and resumed in another thread, asyncio task or "
+                f"contextvars.Context): the context that entered it keeps {self._change()}, since no code can "
+                f"change another context's variables; exit the block in the thread or task that entered it, and do "
+                f"not yield inside it"
+            )
+
+    def _change(self) -> str:
+        return f"{'semantic checks' if self._field == 'semantic' else 'checks'} {'on' if self._on else 'off'}"
+
+
+def _state_of(blocks: tuple[_Switch, ...]) -> _State:
+    state = _DEFAULT
+    for block in blocks:
+        state = block.applied_to(state)
+    return state
 
 
 def disable_checks() -> AbstractContextManager[None]:
     """Turn every ``@typecheck`` check off in this thread inside the ``with`` block; nests, restores on exit."""
-    return _switch(checks=False)
+    return _Switch("disable_checks()", "checks", on=False)
 
 
 def enable_checks() -> AbstractContextManager[None]:
     """Turn checks back on in this thread inside the ``with`` block (inside a ``disable_checks()`` block)."""
-    return _switch(checks=True)
+    return _Switch("enable_checks()", "checks", on=True)
 
 
 def disable_semantic_checks() -> AbstractContextManager[None]:
     """Skip element-type (semantic) checks in this thread inside the ``with`` block; shapes and dtypes stay."""
-    return _switch(semantic=False)
+    return _Switch("disable_semantic_checks()", "semantic", on=False)
 
 
 def enable_semantic_checks() -> AbstractContextManager[None]:
     """Turn semantic checks on in this thread inside the ``with`` block."""
-    return _switch(semantic=True)
+    return _Switch("enable_semantic_checks()", "semantic", on=True)
 
 
 def checks_enabled() -> bool:
     """Whether ``@typecheck`` checks run in this thread now."""
-    return CHECKS_AVAILABLE and _STATE.get().checks
+    return CHECKS_AVAILABLE and _LEVEL.get() is not False
 
 
 def semantic_checks_enabled() -> bool:
     """Whether element-type checks run in this thread now."""
-    return checks_enabled() and _STATE.get().semantic
+    return checks_enabled() and _LEVEL.get() is True
