@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .core import *  # noqa: F403  (the core's public names are the package's)
-from .core import __all__ as _core_all
+from .core import __all__ as __all__  # mypy reads the names of a star import from this form and the `+=` below
 
 if TYPE_CHECKING:
     from .archive import Archivable as Archivable
@@ -42,6 +42,21 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+if not TYPE_CHECKING:  # at run time only: static checkers need not follow the copy
+    __all__ = list(__all__)  # a copy, so that the `+=` below leaves the core's own `__all__` as it is
+
+# Spelled out, not computed from `_LAZY`: static checkers read a star import's names from this literal list.
+__all__ += [
+    "__version__",
+    "typecheck", "disable_checks", "disable_semantic_checks", "enable_checks", "enable_semantic_checks",
+    "checks_enabled", "semantic_checks_enabled", "tag_of", "set_tag",
+    "Serialization", "instantiate", "instantiable", "resolve_target", "apply_overrides", "config_from_cli",
+    "UnsafeConfigError", "UnsafeTargetError", "ConfigOverrideError",
+    "Archivable", "ArchiveError",
+    "NeuralModule", "Typing", "ports_summary",
+    "ModelPT", "TypedDataset",
+]  # fmt: skip
+
 # Public names of the upper layers: name -> module that defines it. Imported lazily by __getattr__.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
@@ -62,8 +77,6 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["NeuralModule", "Typing", "ports_summary"], ".nn"),
     **dict.fromkeys(["ModelPT", "TypedDataset"], ".models"),
 }  # fmt: skip
-
-__all__ = [*_core_all, *_LAZY, "__version__"]
 
 
 def __getattr__(name: str) -> Any:

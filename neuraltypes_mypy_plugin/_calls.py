@@ -1,4 +1,4 @@
-"""Checked calls: functions, methods and ``module(x)`` routed to ``forward``.
+"""Checked calls: functions, methods (on an instance or through the class) and ``module(x)`` routed to ``forward``.
 
 A two-step protocol with mypy: the signature hook relaxes every neural-typed parameter to a tensor of unknown
 neural type (so that mypy's own nominal check does not report the tensors a second time, in its words), and
@@ -8,11 +8,12 @@ the return hook checks the arguments with neural-type rules and types the result
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 from typing import NamedTuple
 
 from mypy.nodes import Decorator, FuncDef, SymbolNode, TypeInfo
 from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, MethodSigContext
-from mypy.types import CallableType, Instance, Type, UnionType, get_proper_type
+from mypy.types import CallableType, FunctionLike, Instance, Type, TypeType, UnionType, get_proper_type
 
 from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
 from ._matching import CallBindings, Mismatch, check_argument, substitute
@@ -29,6 +30,9 @@ class CallTarget(NamedTuple):
         parameters: each parameter's neural type; None where it has none.
         relaxed: the signature with each neural-typed parameter a tensor of unknown neural type.
         result: the neural type of the result, when it is a tensor (not an Optional one); None otherwise.
+        through_class: the target of an instance method called through its class (``Encoder.forward(e, x)``),
+            whose first argument is ``self``; None where such a call binds as an instance's call does (functions,
+            static and class methods).
     """
 
     name: str
@@ -36,6 +40,7 @@ class CallTarget(NamedTuple):
     parameters: tuple[TensorView | None, ...]
     relaxed: CallableType
     result: TensorView | None
+    through_class: CallTarget | None = None
 
 
 # Call targets by signature: ``id(signature) -> (signature, target)``. mypy's types are immutable, so a changed
@@ -48,7 +53,7 @@ def function_target(node: SymbolNode | None, memo: TargetMemo) -> CallTarget | N
     signature = signature_of(node)
     if node is None or signature is None:
         return None
-    return _memoized(memo, signature, f'"{node.name}"', drop_self=False)
+    return _memoized(memo, signature, f'"{node.name}"', _Binding.NOTHING)
 
 
 def method_target(info: TypeInfo, method: str, memo: TargetMemo) -> CallTarget | None:
@@ -62,38 +67,72 @@ def method_target(info: TypeInfo, method: str, memo: TargetMemo) -> CallTarget |
     signature = signature_of(node)
     if signature is None or not signature.arg_types:
         return None
-    return _memoized(memo, signature, f'"{method}" of "{owner.name}"', drop_self=not _is_static(node))
+    return _memoized(memo, signature, f'"{method}" of "{owner.name}"', _binding(node))
 
 
-def _memoized(memo: TargetMemo, signature: CallableType, name: str, drop_self: bool) -> CallTarget | None:
+class _Binding(Enum):
+    """What a call on an instance binds to a method's first parameter, and a call through its class."""
+
+    NOTHING = "a function or static method: neither call binds a parameter"
+    CLASS = "a class method: both calls bind cls"
+    INSTANCE = "an instance method: a call on an instance binds self, a call through the class binds nothing"
+
+
+def _binding(node: SymbolNode | None) -> _Binding:
+    function = node.func if isinstance(node, Decorator) else node
+    if isinstance(function, FuncDef) and function.is_static:
+        return _Binding.NOTHING
+    if isinstance(function, FuncDef) and function.is_class:
+        return _Binding.CLASS
+    return _Binding.INSTANCE
+
+
+def _memoized(memo: TargetMemo, signature: CallableType, name: str, binding: _Binding) -> CallTarget | None:
     cached = memo.get(id(signature))
     if cached is not None and cached[0] is signature:
         return cached[1]
     if len(memo) >= _MEMO_LIMIT:
         memo.clear()  # a long daemon session: forget the definitions of earlier edits
-    target = _target(name, signature, drop_self)
+    target = _target(name, signature, binding)
     memo[id(signature)] = (signature, target)
     return target
 
 
-def _target(name: str, signature: CallableType, drop_self: bool) -> CallTarget | None:
+def _target(name: str, signature: CallableType, binding: _Binding) -> CallTarget | None:
     parameters = tuple(neural(arg) for arg in signature.arg_types)
     if all(view is None for view in parameters):
         return None
-    if drop_self:
-        parameters = parameters[1:]
-        signature = signature.copy_modified(
-            arg_types=signature.arg_types[1:], arg_kinds=signature.arg_kinds[1:], arg_names=signature.arg_names[1:]
-        )
+    if binding is _Binding.NOTHING:
+        return _call_target(name, signature, parameters)
+    bound = signature.copy_modified(
+        arg_types=signature.arg_types[1:], arg_kinds=signature.arg_kinds[1:], arg_names=signature.arg_names[1:]
+    )
+    target = _call_target(name, bound, parameters[1:])
+    if binding is _Binding.INSTANCE:
+        target = target._replace(through_class=_call_target(name, signature, parameters))
+    return target
+
+
+def _call_target(name: str, signature: CallableType, parameters: tuple[TensorView | None, ...]) -> CallTarget:
+    """The target of a call that binds none of the signature's parameters."""
     relaxed = signature.copy_modified(arg_types=[_relax(arg) for arg in signature.arg_types])
     # The result is typed with the call's sizes when it is a tensor; an Optional one keeps its declared type.
     result = neural(signature.ret_type) if isinstance(get_proper_type(signature.ret_type), Instance) else None
     return CallTarget(name, signature, parameters, relaxed, result)
 
 
-def _is_static(node: SymbolNode | None) -> bool:
-    function = node.func if isinstance(node, Decorator) else node
-    return isinstance(function, FuncDef) and function.is_static
+def as_called_on(target: CallTarget, receiver: Type) -> CallTarget:
+    """The target as a call on ``receiver`` binds it: through a class object, an instance method's ``self`` is
+    an ordinary argument (``Encoder.forward(encoder, x)``, ``Encoder.__call__(encoder, x)``)."""
+    if target.through_class is not None and _is_class_object(receiver):
+        return target.through_class
+    return target
+
+
+def _is_class_object(typ: Type) -> bool:
+    """Whether ``typ`` is a class object: ``Encoder`` itself, or a value of type ``type[Encoder]``."""
+    proper = get_proper_type(typ)
+    return isinstance(proper, TypeType) or (isinstance(proper, FunctionLike) and proper.is_type_obj())
 
 
 def signature_of(node: SymbolNode | None) -> CallableType | None:
@@ -131,7 +170,7 @@ def relax_function(target: CallTarget, ctx: FunctionSigContext) -> CallableType:
 
 
 def relax_method(target: CallTarget, ctx: MethodSigContext) -> CallableType:
-    return target.relaxed
+    return as_called_on(target, ctx.type).relaxed
 
 
 def check_function_call(target: CallTarget, ctx: FunctionContext) -> Type:
@@ -139,7 +178,7 @@ def check_function_call(target: CallTarget, ctx: FunctionContext) -> Type:
 
 
 def check_method_call(target: CallTarget, ctx: MethodContext) -> Type:
-    return check_call(target, ctx.arg_types, ctx.default_return_type, ctx)
+    return check_call(as_called_on(target, ctx.type), ctx.arg_types, ctx.default_return_type, ctx)
 
 
 def check_call(
