@@ -8,28 +8,25 @@ save that cannot be written raises an ``ArchiveError`` that is also an ``OSError
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import gzip
 import io
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from safetensors import SafetensorError
-from test_archive_support import ArtifactModel, TinyModel, forge_archive, listing
+from test_archive_support import ArtifactModel, TinyModel, deadline, forge_archive, listing
 
 from neuraltypes.archive import (
     ArchiveError,
@@ -107,22 +104,6 @@ def nemo(path: Path, artifact: bytes | None = None, mode: str = "w", comment: st
             if comment and name == "model_config.yaml":
                 info.pax_headers = {"comment": comment}
             tar.addfile(info, io.BytesIO(data))
-
-
-@contextlib.contextmanager
-def deadline(seconds: int) -> Iterator[None]:
-    """Fail instead of hanging when something that must be quick (it used to take minutes) is not."""
-
-    def expire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # Finding 5: amplification. A .nemo may not declare more than its file holds; restores extract what the config

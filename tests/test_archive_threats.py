@@ -6,18 +6,15 @@ Rows about tar members (1-6 in their tar form, 8 for pickled checkpoints) are al
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from test_archive_support import (
     LabelModel,
     TinyModel,
     VocabModel,
+    deadline,
     forge_archive,
     listing,
     raw_safetensors,
@@ -472,25 +470,11 @@ def test_row20_only_rank_zero_writes_in_a_distributed_job(sandbox: Path) -> None
 
 def test_a_fifo_or_folder_is_refused_without_blocking(sandbox: Path) -> None:
     os.mkfifo(sandbox / "pipe.nta")
-    with no_block():
+    with deadline(10):
         error = refused(sandbox, sandbox / "pipe.nta")
     assert (error.member, error.reason) == (None, "not a regular file")
     with pytest.raises(ArchiveError, match="not a regular file"):
         verify_archive(sandbox / "pipe.nta")
-
-
-@contextlib.contextmanager
-def no_block(seconds: int = 10) -> Iterator[None]:
-    def expire(signum: int, frame: object) -> None:
-        raise TimeoutError("blocked")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_row7_flipped_bit_is_caught_without_mmap_too(sandbox: Path) -> None:

@@ -113,6 +113,12 @@ def test_data_stays_data_inside_the_dictconfig_a_constructor_receives() -> None:
     assert instantiate(nested).value == "${oc.create:${w}}"  # building it again: still the same data
 
 
+def test_positional_arguments_are_data_too() -> None:
+    built = instantiate(_keeper(_args_=["\\${oc.env:NT_SECURITY_SECRET}", {"k": "\\${x}"}]))
+    assert built.args[0] == "${oc.env:NT_SECURITY_SECRET}"
+    assert built.args[1].k == "${x}"
+
+
 def test_a_nested_target_is_built_from_the_checked_value() -> None:
     # `b` assembles a second `_target_` only after resolution; it is data, and the node built is the one checked.
     built = instantiate(_keeper(child=_keeper(path="$${b}w}"), b="{", w=CREATE["w"]))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, cast
 
 from hydra.errors import InstantiationException
-from omegaconf import OmegaConf
+from omegaconf import ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from ._limits import DEFAULT_LIMITS, ConfigLimits
@@ -200,9 +200,8 @@ def _path_of(target: object) -> str:
 
 
 def _positional(given: tuple[Any, ...], configured: Any, where: str) -> tuple[Any, ...]:
-    if OmegaConf.is_config(configured):
-        configured = OmegaConf.to_container(configured, resolve=False)
-    if not isinstance(configured, list | tuple):
+    """The target's positional arguments: those given to the call, else ``_args_`` (read item by item, as data)."""
+    if not isinstance(configured, list | tuple | ListConfig):
         raise InstantiationException(f"Unsupported _args_ type: {type(configured).__name__} at {where or '<root>'!r}")
     return given if given else tuple(configured)
 
