@@ -2,7 +2,8 @@
 
 ``python -m neuraltypes_modules.restore_check MODEL.nta INPUTS.safetensors OUTPUTS.safetensors`` rebuilds the
 model from the archive alone (its class comes from the archived config, through the allowlist), runs
-``forward`` on the inputs in eval mode and writes the outputs.
+``forward`` on the inputs in eval mode and writes the outputs. The model classes it may restore are imported
+here, as a program that restores models imports their code: an archive's config imports nothing.
 """
 
 import sys
@@ -13,6 +14,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from neuraltypes.models import ModelPT
+
+from . import keyword_classifier as keyword_classifier
+from . import text_classifier as text_classifier
 
 __all__ = ["main", "run_restored"]
 

@@ -19,6 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 from neuraltypes.config import config_from_cli
 from neuraltypes.models import ModelPT
 
+# The example models' code, imported as any training script imports its model: a config imports nothing.
+from . import keyword_classifier as keyword_classifier
+from . import text_classifier as text_classifier
 from .configs import keyword_classifier_config, text_classifier_config, training_config
 
 __all__ = ["EXAMPLES", "build_config", "main"]

@@ -105,7 +105,10 @@ class ModelPT(NeuralModule, pl.LightningModule):
         """
         if not isinstance(config, Mapping | DictConfig):
             raise TypeError(f"{cls.__qualname__}.from_config_dict needs a mapping config, not {type(config).__name__}")
-        resolved = resolve_config(config, allow_resolvers=allow_resolvers, limits=limits)
+        # The model config is its own root (``${preprocessor.n_mels}`` names a key of the model's config), as
+        # for a model built directly, even when it is a node of a larger config (``cfg.model`` of a script's).
+        own = OmegaConf.to_container(config, resolve=False) if isinstance(config, DictConfig) else dict(config)
+        resolved = resolve_config(own, allow_resolvers=allow_resolvers, limits=limits)
         target: object = cls
         if _TARGET in resolved:
             target = resolve_target(str(resolved.pop(_TARGET)), allow=(cls, *allow))
