@@ -315,3 +315,42 @@ def test_no_resolver_runs_and_no_unchecked_target_is_called_through_a_restore(tm
         warnings.simplefilter("ignore")  # a restore warns when it blanks a resolver call: expected here
         _harmless(Sink.restore_from(archive).settings)
     assert CALLS == []
+
+
+def test_the_shipped_keyword_classifier_restores_a_payload_as_data(tmp_path: Path) -> None:
+    from neuraltypes_modules import keyword_classifier  # the program restoring a model imports its code
+    from neuraltypes_modules.configs import keyword_classifier_config
+
+    from neuraltypes.models import ModelPT
+
+    assert keyword_classifier.KeywordClassifier.__module__ in sys.modules
+
+    model = ModelPT.from_config_dict(keyword_classifier_config(train_samples=32))
+    config = OmegaConf.to_container(model.to_config_dict(), resolve=False)
+    assert isinstance(config, dict)
+    config.update(CREATE, note="${d}{oc.env:NT_SECURITY_SECRET}", d="$")
+    config["train_ds"]["name"] = "$${b}oc.env:NT_SECURITY_SECRET}"
+    archive = tmp_path / "keywords.nta"
+    forge_archive(archive, tensors=dict(model.state_dict()), config_text=yaml.safe_dump(config))
+    restored = ModelPT.restore_from(archive)
+    assert (restored.cfg.value, restored.cfg.note) == ("${oc.create:${w}}", "${oc.env:NT_SECURITY_SECRET}")
+    restored.setup_data()  # builds the datasets and loaders from the restored config
+    assert SECRET not in repr(OmegaConf.to_container(restored.cfg, resolve=True))
+
+
+def test_a_payload_in_a_sub_module_config_of_the_keyword_classifier_is_never_evaluated(tmp_path: Path) -> None:
+    # KeywordClassifier builds its encoder with from_config_dict(self.cfg.encoder): the earlier code checked that
+    # node, then let Hydra resolve it again, and oc.create's node was instantiated (record() ran).
+    from neuraltypes_modules import keyword_classifier  # noqa: F401  (the program restoring a model imports it)
+    from neuraltypes_modules.configs import keyword_classifier_config
+
+    from neuraltypes.models import ModelPT
+
+    model = ModelPT.from_config_dict(keyword_classifier_config(train_samples=32))
+    config = OmegaConf.to_container(model.to_config_dict(), resolve=False)
+    assert isinstance(config, dict)
+    config["encoder"].update(extra="$${.b}oc.create:$${.b}w}}", b=CREATE["b"], w=CREATE["w"])
+    archive = tmp_path / "keywords.nta"
+    forge_archive(archive, tensors=dict(model.state_dict()), config_text=yaml.safe_dump(config))
+    with pytest.raises(ArchiveError, match=r"ConvEncoder.__init__\(\) got an unexpected keyword argument"):
+        ModelPT.restore_from(archive)  # the encoder is given the strings, which it does not take

@@ -16,19 +16,23 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, grammar_parser
-from omegaconf.errors import GrammarParseError
 from omegaconf.grammar.gen.OmegaConfGrammarParser import OmegaConfGrammarParser
 
-__all__ = ["detached_container", "relocatable"]
+__all__ = ["detached_container", "parse_interpolation", "relocatable"]
 
 _Path = tuple[str, ...]
 _MAX_INLINE_DEPTH = 32
 
 
-def _parse(text: str, where: str) -> Any:
+def parse_interpolation(text: str, where: str) -> Any:
+    """The parse tree of a config string, with OmegaConf's grammar.
+
+    Raises:
+        ValueError: the string is not a valid interpolation, naming it and its key.
+    """
     try:
         return grammar_parser.parse(text, parser_rule="configValue")
-    except GrammarParseError as error:
+    except Exception as error:  # GrammarParseError, or antlr's own errors on pathological input
         raise ValueError(f"invalid interpolation {text!r} at {where!r}: {error}") from None
 
 
@@ -104,7 +108,7 @@ class _Rebase:
         return value
 
     def string(self, text: str, origin: _Path, place: _Path, depth: int) -> object:
-        tree = _parse(text, ".".join(origin))
+        tree = parse_interpolation(text, ".".join(origin))
         references = list(_contexts(tree, OmegaConfGrammarParser.InterpolationNodeContext, into_matches=False))
         pieces: list[tuple[int, int, str]] = []
         for reference in references:

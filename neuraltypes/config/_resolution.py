@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from omegaconf import DictConfig, ListConfig, OmegaConf, grammar_parser
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf._utils import split_key
 from omegaconf.errors import (
     InterpolationKeyError,
@@ -31,7 +31,7 @@ from omegaconf.grammar.gen.OmegaConfGrammarParser import OmegaConfGrammarParser
 from omegaconf.grammar_visitor import GrammarVisitor
 
 from ._errors import ConfigLimitError, UnsafeConfigError
-from ._interpolation import detached_container
+from ._interpolation import detached_container, parse_interpolation
 from ._limits import DEFAULT_LIMITS, ConfigLimits, Measure
 
 __all__ = ["PURE_RESOLVERS", "quote", "refuse_resolvers", "resolve_config", "resolver_calls", "standalone"]
@@ -76,7 +76,7 @@ def resolver_calls(text: str, where: str = "") -> list[str]:
     """
     if "${" not in text:
         return []
-    tree = _parse(text, where)
+    tree = parse_interpolation(text, where)
     stack: list[Any] = [tree]
     names: list[str] = []
     while stack:
@@ -110,13 +110,6 @@ def refuse_resolvers(container: object) -> None:
                         f"refusing to resolve {node!r} at {where!r}: resolver {name!r} is not evaluated in a "
                         "config that is not trusted (it may read the environment or run code)"
                     )
-
-
-def _parse(text: str, where: str) -> Any:
-    try:
-        return grammar_parser.parse(text, parser_rule="configValue")
-    except Exception as error:  # GrammarParseError, or antlr's own errors on pathological input
-        raise ValueError(f"invalid interpolation {text!r} at {where!r}: {error}") from None
 
 
 def standalone(config: object, limits: ConfigLimits = DEFAULT_LIMITS) -> Any:
@@ -202,7 +195,7 @@ class _Resolution:
                 resolver_interpolation_callback=self._resolver_callback(text, path),
                 memo=None,
             )
-            value = visitor.visit(_parse(text, _where(path)))
+            value = visitor.visit(parse_interpolation(text, _where(path)))
         finally:
             self.active.pop()
         self.done[path] = value
