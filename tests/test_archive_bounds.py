@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import pytest
 import torch
 from safetensors import SafetensorError
-from test_archive_support import ArtifactModel, TinyModel, deadline, forge_archive, listing
+from test_archive_support import ArtifactModel, TinyModel, deadline, forge_archive, refused
 
 from neuraltypes.archive import (
     ArchiveError,
@@ -43,26 +42,6 @@ from neuraltypes.archive._manifest import ManifestError, _no_duplicate_keys, sha
 
 TESTS = str(Path(__file__).parent)
 NEMO_CONFIG = b"vocab_path: nemo:1a2b_big.bin\n"
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh working directory and temp folder under tmp_path, so any stray write (an artifact folder) shows."""
-    for name in ("cwd", "tmp"):
-        (tmp_path / name).mkdir()
-    monkeypatch.chdir(tmp_path / "cwd")
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
-    return tmp_path
-
-
-def refused(sandbox: Path, archive: Path, cls: type[Any] = ArtifactModel, **kwargs: Any) -> ArchiveError:
-    """Restore ``archive``, expecting an ArchiveError, and check that nothing was written anywhere."""
-    before = listing(sandbox)
-    with pytest.raises(ArchiveError) as caught:
-        cls.restore_from(archive, **kwargs)
-    assert listing(sandbox) == before
-    assert caught.value.path == str(archive)
-    return caught.value
 
 
 def _weights() -> bytes:
@@ -115,7 +94,7 @@ def test_a_gnu_sparse_member_is_refused_before_anything_is_written(sandbox: Path
     data = _regular("model_config.yaml", NEMO_CONFIG) + _regular("model_weights.ckpt", _weights())
     archive.write_bytes(data + _sparse("1a2b_big.bin", 1 << 30) + bytes(1024))
     assert archive.stat().st_size < 10 << 10
-    error = refused(sandbox, archive)
+    error = refused(sandbox, archive, ArtifactModel)
     assert (error.member, error.reason) == (
         "1a2b_big.bin",
         "sparse members are not allowed (this one declares 1073741824 bytes that the file does not hold)",
@@ -144,7 +123,7 @@ def test_a_sparse_file_archived_by_gnu_tar_is_refused(sandbox: Path) -> None:
     shutil.rmtree(folder)
     if archive.stat().st_size > 1 << 20:
         pytest.skip("this file system does not keep holes, so tar stored the zeros")
-    error = refused(sandbox, archive)
+    error = refused(sandbox, archive, ArtifactModel)
     assert (error.member, error.reason) == (
         "./1a2b_big.bin",
         "sparse members are not allowed (this one declares 67108864 bytes that the file does not hold)",
@@ -156,7 +135,7 @@ def test_a_gzip_nemo_that_expands_past_its_ratio_is_refused_before_anything_is_w
     nemo(archive, bytes(64 << 20), "w:gz")  # 64 MiB of zeros: about 64 KiB on disk
     size = archive.stat().st_size
     assert size < 256 << 10
-    error = refused(sandbox, archive)
+    error = refused(sandbox, archive, ArtifactModel)
     assert error.member == "1a2b_big.bin"
     assert error.reason.startswith(f"it declares {64 << 20} bytes: the archive would expand to at least ")
     assert error.reason.endswith(
@@ -168,7 +147,7 @@ def test_a_gzip_nemo_that_expands_past_its_ratio_is_refused_before_anything_is_w
 def test_a_gzip_nemo_restores_when_its_expansion_ratio_is_allowed(sandbox: Path) -> None:
     archive = sandbox / "zeros.nemo"
     nemo(archive, bytes(8 << 20), "w:gz")
-    assert refused(sandbox, archive).member == "1a2b_big.bin"
+    assert refused(sandbox, archive, ArtifactModel).member == "1a2b_big.bin"
     model = ArtifactModel.restore_from(archive, limits=ArchiveLimits(max_expansion_ratio=10_000))
     assert Path(model.vocab_file).read_bytes() == bytes(8 << 20)
 
@@ -178,7 +157,7 @@ def test_a_tar_header_that_expands_past_the_ratio_is_refused_while_it_is_read(sa
     archive = sandbox / "pax.nemo"
     nemo(archive, b"vocabulary", "w:gz", comment="a" * (512 << 10))
     size = archive.stat().st_size
-    error = refused(sandbox, archive)
+    error = refused(sandbox, archive, ArtifactModel)
     assert (error.member, error.reason) == (
         None,
         f"it expands to more than {16 * size} bytes, 16 times its {size} bytes on disk; refusing it. If you trust "
@@ -194,7 +173,7 @@ def test_a_tar_header_declaring_gigabytes_is_refused_before_it_is_read(sandbox: 
     archive = sandbox / "pax.nemo"
     data = header.tobuf(tarfile.GNU_FORMAT) + b"20 comment=aaaaaaaa\n" + bytes(1024)
     archive.write_bytes(gzip.compress(data) if mode == "w:gz" else data)
-    error = refused(sandbox, archive)
+    error = refused(sandbox, archive, ArtifactModel)
     assert (error.member, error.reason) == (
         None,
         "a tar header of 68719476736 bytes; real ones are under 1048576 (a few KiB)",
@@ -204,7 +183,7 @@ def test_a_tar_header_declaring_gigabytes_is_refused_before_it_is_read(sandbox: 
 def test_a_tar_with_too_many_members_is_refused(sandbox: Path) -> None:
     archive = sandbox / "many.nemo"
     nemo(archive, b"vocabulary")
-    error = refused(sandbox, archive, limits=ArchiveLimits(max_members=2))
+    error = refused(sandbox, archive, ArtifactModel, limits=ArchiveLimits(max_members=2))
     assert (error.member, error.reason) == (
         "1a2b_big.bin",
         "the archive has more than 2 members; refusing it. If you trust this archive, pass "
@@ -222,7 +201,7 @@ def test_artifacts_beyond_max_extract_bytes_are_refused_before_anything_is_writt
         text = "_target_: test_archive_support.ArtifactModel\nvocab_path: nt-artifact:big.bin\n"
         forge_archive(archive, config_text=text, artifacts={"big.bin": bytes(2000)})
         member = "__neuraltypes__/artifacts/big.bin"
-    error = refused(sandbox, archive, limits=ArchiveLimits(max_extract_bytes=1999))
+    error = refused(sandbox, archive, ArtifactModel, limits=ArchiveLimits(max_extract_bytes=1999))
     assert (error.member, error.reason) == (
         member,
         "the config refers to 2000 bytes of it; with the artifacts before it, restoring would write 2000 bytes to "
@@ -256,7 +235,7 @@ def test_an_artifact_that_fails_its_checksum_while_copied_leaves_nothing_behind(
         manifest["members"][-1]["sha256"] = "0" * 64
 
     forge_archive(archive, config_text=text, artifacts={"big.bin": bytes(3 << 20)}, edit_manifest=wrong_sha)
-    error = refused(sandbox, archive)
+    error = refused(sandbox, archive, ArtifactModel)
     assert error.member == "__neuraltypes__/artifacts/big.bin"
     assert error.reason.startswith("sha256 mismatch, the archive is corrupt (manifest 0000000000000000..., data ")
 

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from torch import Tensor
 
 from neuraltypes import NT, EncodedRepresentation
-from neuraltypes.archive import Archivable
+from neuraltypes.archive import Archivable, ArchiveError
 from neuraltypes.config import Serialization
 from neuraltypes.nn import NeuralModule
 
@@ -240,3 +241,13 @@ def deadline(seconds: int) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def refused(sandbox: Path, archive: Path, cls: type[Any] = TinyModel, **kwargs: Any) -> ArchiveError:
+    """Restore ``archive``, expecting an ArchiveError, and check that nothing was written anywhere."""
+    before = listing(sandbox)
+    with pytest.raises(ArchiveError) as caught:
+        cls.restore_from(archive, **kwargs)
+    assert listing(sandbox) == before
+    assert caught.value.path == str(archive)
+    return caught.value

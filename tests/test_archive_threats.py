@@ -11,7 +11,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -27,34 +26,13 @@ from test_archive_support import (
     VocabModel,
     deadline,
     forge_archive,
-    listing,
     raw_safetensors,
+    refused,
     same_weights,
 )
 
 from neuraltypes.archive import ArchiveError, verify_archive
 from neuraltypes.archive._format import CONFIG_MEMBER
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh working directory, HOME and temp folder, all under tmp_path, so any stray write shows."""
-    for name in ("cwd", "home", "tmp"):
-        (tmp_path / name).mkdir()
-    monkeypatch.chdir(tmp_path / "cwd")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
-    return tmp_path
-
-
-def refused(sandbox: Path, archive: Path, cls: type[Any] = TinyModel, **kwargs: Any) -> ArchiveError:
-    """Restore ``archive``, expecting an ArchiveError, and check that nothing was written anywhere."""
-    before = listing(sandbox)
-    with pytest.raises(ArchiveError) as caught:
-        cls.restore_from(archive, **kwargs)
-    assert listing(sandbox) == before
-    assert caught.value.path == str(archive)
-    return caught.value
 
 
 class Payload:
