@@ -214,6 +214,12 @@ def test_a_module_level_getattr_is_not_called(monkeypatch: pytest.MonkeyPatch) -
         instantiate({"_target_": "nt_lazy_module.loader"})
 
 
+def test_a_package_not_imported_is_refused_whether_or_not_it_is_installed() -> None:
+    assert "nemo" not in sys.modules
+    with pytest.raises(UnsafeTargetError, match=r"would import package 'nemo', which this program has not imported"):
+        instantiate({"_target_": "nemo.collections.asr.modules.ConvASREncoder"})
+
+
 def test_a_path_that_names_nothing_says_so() -> None:
     with pytest.raises(ImportError, match=r"^cannot resolve target 'torch.nn.NoSuchLayer': module 'torch.nn' has no"):
         instantiate({"_target_": "torch.nn.NoSuchLayer"})

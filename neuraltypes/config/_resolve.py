@@ -54,23 +54,29 @@ _ABSENT = object()
 
 
 def _not_imported(path: str, module: str) -> Exception:
-    """Refuse a path through a module that is not loaded; say whether it exists, without importing it."""
+    """Refuse a path through a module that is not loaded; for a submodule, say whether it exists (not importing).
+
+    A package that is not imported is refused whether or not it is installed; a submodule that does not exist in
+    an imported package is a mistake in the path (``torch.nn.NoSuchLayer``), reported as such.
+    """
     parent, _, last = module.rpartition(".")
-    # A submodule can only exist in a package whose ``__path__`` is set; reading it through the module's
-    # __dict__ keeps a module-level __getattr__ from running (find_spec reads it as an attribute).
-    searchable = not parent or "__path__" in vars(sys.modules.get(parent, types.ModuleType(parent)))
-    try:
-        exists = searchable and importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        exists = False
-    if exists:
-        kind = "module" if parent else "package"
-        return UnsafeTargetError(
-            f"refusing target {path!r}: resolving it would import {kind} {module!r}, which this program has not "
-            f"imported; a config may not make Python import new {kind}s (import {module!r} in your code first)"
-        )
-    where = f"module {parent!r} has no attribute or submodule {last!r}" if parent else f"there is no module {module!r}"
-    return ImportError(f"cannot resolve target {path!r}: {where}")
+    if parent:
+        # Only a package (a module with ``__path__``) has submodules; reading it from the module's __dict__ keeps a
+        # module-level __getattr__ from running (find_spec reads it as an attribute).
+        loaded = sys.modules.get(parent)
+        try:
+            exists = loaded is not None and "__path__" in vars(loaded) and importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            exists = False
+        if not exists:
+            return ImportError(
+                f"cannot resolve target {path!r}: module {parent!r} has no attribute or submodule {last!r}"
+            )
+    kind = "module" if parent else "package"
+    return UnsafeTargetError(
+        f"refusing target {path!r}: resolving it would import {kind} {module!r}, which this program has not "
+        f"imported; a config may not make Python import new {kind}s (import {module!r} in your code first)"
+    )
 
 
 def check_target(target: object, allow: Iterable[object] = (), *, where: str = "") -> object:
