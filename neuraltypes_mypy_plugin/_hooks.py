@@ -33,9 +33,11 @@ from ._calls import (
     relax_function,
     relax_method,
 )
-from ._carrier import is_tensor_info, make_tensor_generic
+from ._carrier import is_tensor_info, make_tensor_generic, tensor_view
 from ._operations import RuleIndex, attribute_result, function_result, method_result
 from ._overrides import check_forward_override, is_module_class
+from ._messages import revealed
+from ._names import REVEAL_FULLNAME
 from ._rules import Rule, load_rules
 
 # Libraries whose functions and methods declare no neural types, and whose definitions do not change while mypy
@@ -106,6 +108,8 @@ class Checker:
         return None if target is None else partial(relax_function, target)
 
     def _function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        if fullname == REVEAL_FULLNAME:
+            return reveal_neural_type
         target = self._function_target(fullname)
         if target is not None:
             return partial(check_function_call, target)
@@ -145,3 +149,10 @@ class Checker:
         if symbol is None or not isinstance(symbol.node, TypeInfo) or is_tensor_info(symbol.node):
             return None  # a tensor's own methods have no neural-typed parameters: the common case, kept fast
         return method_target(symbol.node, method, self._targets)
+
+
+def reveal_neural_type(ctx: FunctionContext) -> Type:
+    """``reveal_neural_type(x)``: a note with what the plugin knows of ``x``; the type of ``x`` is kept."""
+    found = ctx.arg_types[0][0] if ctx.arg_types and ctx.arg_types[0] else None
+    ctx.api.note(revealed(None if found is None else tensor_view(found)), ctx.context)
+    return ctx.default_return_type if found is None else found

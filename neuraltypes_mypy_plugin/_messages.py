@@ -31,3 +31,10 @@ def size_clash(callee: str, argument: str, axis: str, found: str, earlier_argume
         f'Argument "{argument}" to {callee} has incompatible size for axis "{axis}": '
         f'"{found}", but argument "{earlier_argument}" gave it "{earlier}"'
     )
+
+
+def revealed(view: TensorView | None) -> str:
+    """The note of ``reveal_neural_type(x)``: what the plugin knows of ``x``, as the user would write it."""
+    if view is None:
+        return "Neural type is not known: not a tensor"
+    return f"Neural type is {describe(view)}" if view.known else "Neural type is unknown"

@@ -10,3 +10,4 @@ from __future__ import annotations
 TENSOR_FULLNAME = "torch._tensor.Tensor"
 MODULE_FULLNAME = "torch.nn.modules.module.Module"
 NT_FULLNAME = "neuraltypes.core._nt.NT"
+REVEAL_FULLNAME = "neuraltypes.core._nt.reveal_neural_type"

@@ -68,6 +68,7 @@ from ._grammar import parse_axes as parse_axes
 from ._neural_type import NeuralType as NeuralType
 from ._nt import NT as NT
 from ._nt import neural_type_of as neural_type_of
+from ._nt import reveal_neural_type as reveal_neural_type
 
 __all__ = [
     "AcousticEncodedRepresentation",
@@ -104,6 +105,7 @@ __all__ = [
     "MaskType",
     "MelSpectrogramType",
     "NT",
+    "reveal_neural_type",
     "NamedAxisKind",
     "NeuralPortNameMismatchError",
     "NeuralPortNmTensorMismatchError",

@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import types
 import typing
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from ._axes import AxisKind
 from ._dtypes import DTYPE_FAMILIES
@@ -14,7 +14,9 @@ from ._elements import ElementType
 from ._grammar import parse_axes
 from ._neural_type import NeuralType
 
-__all__ = ["NT", "neural_type_of"]
+__all__ = ["NT", "neural_type_of", "reveal_neural_type"]
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     # The neuraltypes mypy plugin adds this name to mypy's `always_true`; any other checker cannot tell.
@@ -44,6 +46,16 @@ else:
 
         def __class_getitem__(cls, params: Any) -> Any:
             return _nt_annotation(params if isinstance(params, tuple) else (params,))
+
+
+def reveal_neural_type(value: _T) -> _T:
+    """Give back ``value``; under mypy with the neuraltypes plugin, note what the plugin knows of its type.
+
+    The note spells the type as it would be written, sizes included: ``Neural type is NT[Tensor, "B T C//n_head",
+    EncodedRepresentation]``, or ``Neural type is unknown`` for a tensor the plugin knows nothing of. Like
+    ``reveal_type``, but in the user's spelling, and harmless when left in code that runs.
+    """
+    return value
 
 
 @functools.lru_cache(maxsize=4096)
