@@ -185,7 +185,9 @@ class AxisType:
         if self.variadic:
             return "..." if self.name is None else f"*{self.name}"
         if self.expr is not None:
-            return str(self.expr)
+            if self.name is not None:
+                return f"{self.name}:{self.expr}"
+            return f"_:{self.expr}" if self.kind is AxisKind.Any else str(self.expr)
         base = self.name if self.name is not None else ("_" if self.size is None else "")
         if self.broadcast:
             base = f"#{base}"

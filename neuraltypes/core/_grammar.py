@@ -10,6 +10,7 @@ Axes are separated by whitespace. Each axis is one of::
     *batch   ...      zero or more axes (named or anonymous); at most one per string
     #B                broadcastable: size 1, or the size bound to B
     T-1  2*D  (H+1)//2   a size computed from other axes (no spaces; + - * // and parentheses)
+    D:n_head  _:C//h     an axis of the named kind (``_``: any kind) whose size is computed from other axes
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def _parse_token(text: str, start: int, end: int) -> AxisType:
         return AxisType(AxisKind.Any, variadic=True)
     if token == "_":
         return AxisType(AxisKind.Any)
+    if token.startswith("_:"):
+        return _sized_axis(text, start + 2, end, None)
     if token[0] == "*":
         name = _expect_whole_name(text, start + 1, end, "a name after '*' (as in '*batch')")
         return AxisType(AxisKind.Any, name=name, variadic=True)
@@ -90,11 +93,7 @@ def _parse_token(text: str, start: int, end: int) -> AxisType:
         return AxisType(axis_kind_of_name(token), name=token)
     name_match = _NAME.match(token)
     if name_match and token[name_match.end()] == ":":
-        size_at = start + name_match.end() + 1
-        size_match = _INT.fullmatch(text, size_at, end)
-        if size_match is None:
-            raise AxesSyntaxError(text, _first_mismatch(text, size_at, end, _INT), "a size (digits)")
-        return AxisType(axis_kind_of_name(name_match.group()), int(size_match.group()), name=name_match.group())
+        return _sized_axis(text, start + name_match.end() + 1, end, name_match.group())
     if _INT.fullmatch(token):
         return AxisType(AxisKind.Any, int(token))
     expr = _ExprParser(text, start, end).parse()
@@ -104,6 +103,19 @@ def _parse_token(text: str, start: int, end: int) -> AxisType:
     if isinstance(expr, Var):  # "(T)" is just "T"
         return AxisType(axis_kind_of_name(expr.name), name=expr.name)
     return AxisType(axis_kind_of_name(variables[0]), expr=expr)
+
+
+def _sized_axis(text: str, size_at: int, end: int, name: str | None) -> AxisType:
+    """``D:80`` or ``D:n_head`` (a size expression); ``name`` None for ``_:...`` (an axis of any kind)."""
+    kind = AxisKind.Any if name is None else axis_kind_of_name(name)
+    if _INT.fullmatch(text, size_at, end):
+        return AxisType(kind, int(text[size_at:end]), name=name)
+    if size_at >= end:
+        raise AxesSyntaxError(text, size_at, "a size (digits or an expression such as C//h)")
+    expr = _ExprParser(text, size_at, end).parse()
+    if not expr.variables():
+        return AxisType(kind, _evaluate_constant(text, size_at, expr), name=name)
+    return AxisType(kind, name=name, expr=expr)
 
 
 def _evaluate_constant(text: str, start: int, expr: DimExpr) -> int:
