@@ -7,18 +7,29 @@ the return hook checks the arguments with neural-type rules and types the result
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import NamedTuple
 
 from mypy.nodes import Decorator, FuncDef, SymbolNode, TypeInfo
 from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, MethodSigContext
-from mypy.types import CallableType, FunctionLike, Instance, Type, TypeType, UnionType, get_proper_type
+from mypy.types import (
+    AnyType,
+    CallableType,
+    FunctionLike,
+    Instance,
+    Type,
+    TypeType,
+    UnionType,
+    get_proper_type,
+    has_type_vars,
+)
 
 from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
 from ._matching import CallBindings, Mismatch, check_argument, substitute
 from ._messages import NEURAL_TYPE, argument_mismatch, size_clash
 from ._names import MODULE_FULLNAME
+from ._shapes import assigned_type
 
 
 class CallTarget(NamedTuple):
@@ -174,11 +185,19 @@ def relax_method(target: CallTarget, ctx: MethodSigContext) -> CallableType:
 
 
 def check_function_call(target: CallTarget, ctx: FunctionContext) -> Type:
-    return check_call(target, ctx.arg_types, ctx.default_return_type, ctx)
+    return check_call(target, _argument_types(ctx), ctx.default_return_type, ctx)
 
 
 def check_method_call(target: CallTarget, ctx: MethodContext) -> Type:
-    return check_call(as_called_on(target, ctx.type), ctx.arg_types, ctx.default_return_type, ctx)
+    return check_call(as_called_on(target, ctx.type), _argument_types(ctx), ctx.default_return_type, ctx)
+
+
+def _argument_types(ctx: FunctionContext | MethodContext) -> list[list[Type]]:
+    """The arguments' types, with the axes mypy's narrowing dropped restored and stale ones left unknown."""
+    return [
+        [assigned_type(expression, typ, ctx.api) for expression, typ in zip(expressions, types, strict=False)]
+        for expressions, types in zip(ctx.args, ctx.arg_types, strict=False)
+    ]
 
 
 def check_call(
@@ -226,3 +245,21 @@ def _result(
     spelling = substitute(view.axes, bindings)
     str_type = ctx.api.named_generic_type("builtins.str", [])
     return build_tensor(view.info, str_type, spelling, view.element, view.dtype)
+
+
+def forward_result(info: TypeInfo) -> Callable[[MethodContext], Type] | None:
+    """``module(x)`` on a module whose ``forward`` is annotated but takes no neural types: its declared result.
+
+    torch types ``Module.__call__`` as returning ``Any``; the annotated ``forward`` says more (``-> Tensor``), and
+    a variable rebound to ``Any`` would become ``Any`` where the code has a tensor.
+    """
+    owner = next((base for base in info.mro if "forward" in base.names), None)
+    if owner is None or owner.fullname.startswith("torch."):
+        return None
+    signature = signature_of(owner.names["forward"].node)
+    if signature is None or signature.implicit or has_type_vars(signature.ret_type):
+        return None
+    declared = signature.ret_type
+    return lambda ctx: (
+        declared if isinstance(get_proper_type(ctx.default_return_type), AnyType) else ctx.default_return_type
+    )

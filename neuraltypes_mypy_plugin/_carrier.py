@@ -108,6 +108,8 @@ def tensor_view(typ: Type) -> TensorView | None:
         tensors = [item for item in items if isinstance(item, Instance) and is_tensor_info(item.type)]
         if len(tensors) == 1:
             proper = tensors[0]
+        elif tensors and len(tensors) == len(items):
+            return _joined([view for view in map(tensor_view, tensors) if view is not None])
     if not isinstance(proper, Instance) or not is_tensor_info(proper.type):
         return None
     tensor = _tensor_instance(proper)
@@ -116,10 +118,32 @@ def tensor_view(typ: Type) -> TensorView | None:
     element = get_proper_type(tensor.args[1]) if len(tensor.args) > 1 else None
     return TensorView(
         proper.type,
-        _extra_string(tensor, _AXES_ATTR) or _kinds_literal(tensor),
+        _axes_of(tensor),
         element if isinstance(element, Instance) else None,
         _extra_string(tensor, _DTYPE_ATTR),
     )
+
+
+def _joined(views: list[TensorView]) -> TensorView | None:
+    """A union of tensor types (``x if c else y``): what the known alternatives agree on; an unknown
+    alternative (a plain ``Tensor``) takes nothing away."""
+    known = [view for view in views if view.known]
+    if not known:
+        return views[0] if views else None
+    first = known[0]
+    axes = first.axes if all(view.axes == first.axes for view in known) else None
+    same_element = all(
+        (view.element.type.fullname if view.element else None)
+        == (first.element.type.fullname if first.element else None)
+        for view in known
+    )
+    dtype = first.dtype if all(view.dtype == first.dtype for view in known) else None
+    return TensorView(first.info, axes, first.element if same_element else None, dtype)
+
+
+def _axes_of(tensor: Instance) -> str | None:
+    spelled = _extra_string(tensor, _AXES_ATTR)
+    return spelled if spelled is not None else _kinds_literal(tensor)
 
 
 def _kinds_literal(tensor: Instance) -> str | None:
@@ -175,7 +199,18 @@ def parse_spelling(spelling: str) -> tuple[AxisType, ...]:
     Raises:
         ValueError: the spelling does not parse.
     """
-    return parse_axes(" ".join("_" if token == UNKNOWN_AXIS else token for token in spelling.split()))
+    return parse_axes(" ".join(_parseable(token) for token in spelling.split()))
+
+
+def _parseable(token: str) -> str:
+    """``?`` is ``_`` and ``?:n_head`` is ``_:n_head`` to the grammar: the plugin's unknown kinds."""
+    if token == UNKNOWN_AXIS:
+        return "_"
+    return f"_{token[1:]}" if token.startswith(f"{UNKNOWN_AXIS}:") else token
+
+
+def has_unknown_kind(spelling: str) -> bool:
+    return any(token == UNKNOWN_AXIS or token.startswith(f"{UNKNOWN_AXIS}:") for token in spelling.split())
 
 
 def build_tensor(
@@ -184,12 +219,19 @@ def build_tensor(
     spelling: str | None,
     element: Instance | None,
     dtype: str | None,
+    *,
+    keyed: bool = True,
 ) -> Instance:
-    """The carrier ``Tensor[...]`` for a neural type; unknown parts become ``Any``."""
+    """The carrier ``Tensor[...]`` for a neural type; unknown parts become ``Any``.
+
+    ``keyed=False`` leaves the kinds parameter ``Any`` (the spelling still rides along): the type of a tensor
+    computed inside a function, which mypy's own assignment check must not compare with the variable's first
+    type, since ``x = x.transpose(1, 2)`` and ``logits = logits[:, -1, :]`` are how people write code.
+    """
     key: str | None = None
     if spelling is not None:
         try:
-            key = _spelling_kinds_key(spelling)
+            key = _spelling_kinds_key(spelling) if keyed else None
         except ValueError:
             spelling = None
     axes_arg: ProperType = AnyType(TypeOfAny.special_form) if key is None else LiteralType(key, str_type)
@@ -211,7 +253,7 @@ def _spelling_kinds_key(spelling: str) -> str | None:
         ValueError: the spelling does not parse.
     """
     axes = parse_spelling(spelling)
-    return None if UNKNOWN_AXIS in spelling.split() else kinds_key(axes)
+    return None if has_unknown_kind(spelling) else kinds_key(axes)
 
 
 def unknown_tensor(tensor_info: TypeInfo) -> Instance:

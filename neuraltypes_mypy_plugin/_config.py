@@ -11,6 +11,10 @@
     rules = ["typing_rules"]
 
 Paths are relative to the config file. Rules there override the shipped ones for the same operation.
+
+``rebinding = false`` keeps mypy's rule that a variable keeps the type of its first assignment; by default the
+plugin lets a variable be rebound to another neural type in the same block (``x = x.transpose(1, 2)``), as
+mypy's ``allow_redefinition_old`` does, since model code rebinds ``x`` at every layer.
 """
 
 from __future__ import annotations
@@ -74,3 +78,30 @@ def _ini_entries(path: Path) -> list[str]:
     if not parser.has_option(SECTION, "rules"):
         return []
     return [entry.strip() for entry in parser.get(SECTION, "rules").split(",") if entry.strip()]
+
+
+def rebinding_allowed(config_file: str | None) -> bool:
+    """Whether variables may be rebound to another neural type (the ``rebinding`` setting; true by default).
+
+    Raises:
+        PluginConfigError: a value that is not a boolean.
+    """
+    if config_file is None:
+        return True
+    path = Path(config_file)
+    if path.suffix == ".toml":
+        with path.open("rb") as file:
+            value = tomllib.load(file).get("tool", {}).get(SECTION, {}).get("rebinding", True)
+        if not isinstance(value, bool):
+            raise PluginConfigError(f"{path}: [tool.{SECTION}] rebinding must be true or false, not {value!r}")
+        return value
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    if not parser.has_option(SECTION, "rebinding"):
+        return True
+    try:
+        return parser.getboolean(SECTION, "rebinding")
+    except ValueError:
+        raise PluginConfigError(
+            f"{path}: [{SECTION}] rebinding must be true or false, not {parser.get(SECTION, 'rebinding')!r}"
+        ) from None

@@ -20,7 +20,7 @@ from mypy.plugin import (
     MethodContext,
     MethodSigContext,
 )
-from mypy.types import CallableType, Type
+from mypy.types import AnyType, CallableType, Type, get_proper_type
 
 from ._annotation import analyze_nt
 from ._calls import (
@@ -28,17 +28,20 @@ from ._calls import (
     TargetMemo,
     check_function_call,
     check_method_call,
+    forward_result,
     function_target,
     method_target,
     relax_function,
     relax_method,
 )
-from ._carrier import is_tensor_info, make_tensor_generic, tensor_view
-from ._operations import RuleIndex, attribute_result, function_result, method_result
-from ._overrides import check_forward_override, is_module_class
+from ._carrier import TensorView, is_tensor_info, make_tensor_generic, tensor_view
+from ._members import container_function_hook, container_method_hook, member_attribute_hook
 from ._messages import revealed
 from ._names import REVEAL_FULLNAME
+from ._operations import RuleIndex, attribute_result, function_result, method_result
+from ._overrides import check_forward_override, is_module_class
 from ._rules import Rule, load_rules
+from ._shapes import INT_OPERATORS, assigned_type, int_arithmetic
 
 # Libraries whose functions and methods declare no neural types, and whose definitions do not change while mypy
 # (or its daemon) runs. Most names mypy asks about are theirs (torch's stubs included): the checker answers "no
@@ -114,22 +117,32 @@ class Checker:
         if target is not None:
             return partial(check_function_call, target)
         rule = self._rules.function_rule(fullname, self._lookup)
-        return None if rule is None else partial(function_result, rule, self._lookup)
+        if rule is None:
+            return container_function_hook(fullname)  # zip(self.a, self.b), enumerate(self.h): see _members
+        return partial(function_result, rule, self._lookup)
 
     def _method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
         target = self._method_target(fullname)
         return None if target is None else partial(relax_method, target)
 
     def _method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        if fullname in INT_OPERATORS:
+            return partial(int_arithmetic, INT_OPERATORS[fullname])
         target = self._method_target(fullname)
         if target is not None:
             return partial(check_method_call, target)
         rule = self._rules.member_rule(fullname, self._lookup)
-        return None if rule is None else partial(method_result, rule, self._lookup)
+        if rule is None:
+            found = container_method_hook(fullname, self.method_hook)  # nn containers' items: see _members
+            return found if found is not None else self._forward_result(fullname)
+        return partial(method_result, rule, self._lookup)
 
     def _attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         rule = self._rules.member_rule(fullname, self._lookup)
-        return None if rule is None or not rule.is_attribute else partial(attribute_result, rule, self._lookup)
+        if rule is None or not rule.is_attribute:
+            # module attributes left Any by an unchecked __init__, containers' items: see _members
+            return member_attribute_hook(fullname, self._lookup, _LIBRARIES)
+        return partial(attribute_result, rule, self._lookup)
 
     def _lookup(self, fullname: str) -> SymbolNode | None:
         symbol = self._lookup_symbol(fullname)
@@ -140,6 +153,14 @@ class Checker:
             return None  # torch's and the standard library's callables declare no neural types: skip the walk
         symbol = self._lookup_symbol(fullname)
         return None if symbol is None else function_target(symbol.node, self._targets)
+
+    def _forward_result(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        owner, _, method = fullname.rpartition(".")
+        if method != "__call__" or owner.startswith(_LIBRARIES):
+            return None
+        symbol = self._lookup_symbol(owner)
+        info = None if symbol is None else symbol.node
+        return forward_result(info) if isinstance(info, TypeInfo) and is_module_class(info) else None
 
     def _method_target(self, fullname: str) -> CallTarget | None:
         owner, _, method = fullname.rpartition(".")
@@ -154,5 +175,10 @@ class Checker:
 def reveal_neural_type(ctx: FunctionContext) -> Type:
     """``reveal_neural_type(x)``: a note with what the plugin knows of ``x``; the type of ``x`` is kept."""
     found = ctx.arg_types[0][0] if ctx.arg_types and ctx.arg_types[0] else None
-    ctx.api.note(revealed(None if found is None else tensor_view(found)), ctx.context)
+    view = None if found is None else tensor_view(assigned_type(ctx.args[0][0], found, ctx.api))
+    original = None if found is None else tensor_view(found)
+    if view is None and original is not None:
+        view = TensorView(original.info, None, None, None)  # a stale type, not trusted
+    unknown = found is not None and isinstance(get_proper_type(found), AnyType)
+    ctx.api.msg.note("Neural type is unknown: mypy sees Any" if unknown else revealed(view), ctx.context)
     return ctx.default_return_type if found is None else found

@@ -16,7 +16,7 @@ from mypy.types import Instance
 
 from neuraltypes.core import AxisType, NeuralType, NeuralTypeComparisonResult, dtype_names, parse_axes
 
-from ._carrier import UNKNOWN_AXIS, VOID_TYPE_FULLNAME, TensorView, parse_spelling
+from ._carrier import UNKNOWN_AXIS, VOID_TYPE_FULLNAME, TensorView, has_unknown_kind, parse_spelling
 
 _WHY = {
     NeuralTypeComparisonResult.TRANSPOSE_SAME: "axes transposed",
@@ -116,13 +116,13 @@ def _known_where_unknown(
 ) -> tuple[AxisType, ...]:
     """The found axes with each unknown axis (``?``) taken to be the declared axis it faces: gradual typing
     per axis. Facing a variadic part, an unknown axis is anonymous, which the variadic part absorbs."""
-    if UNKNOWN_AXIS not in tokens:
+    if not has_unknown_kind(" ".join(tokens)):
         return found
     variadic_at = next((i for i, axis in enumerate(declared) if axis.variadic), None)
     tail = 0 if variadic_at is None else len(declared) - variadic_at - 1
     filled = list(found)
     for index, token in enumerate(tokens):
-        if token != UNKNOWN_AXIS:
+        if not has_unknown_kind(token):
             continue
         if variadic_at is None:
             facing = declared[index] if index < len(declared) else None

@@ -9,18 +9,26 @@ from mypy.nodes import (
     IntExpr,
     ListExpr,
     NameExpr,
+    OpExpr,
     StrExpr,
+    TempNode,
     TupleExpr,
     TypeInfo,
     UnaryExpr,
 )
-from mypy.plugin import AttributeContext, FunctionContext, MethodContext
-from mypy.types import Instance, TupleType, Type, get_proper_type
+from mypy.plugin import AttributeContext, CheckerPluginInterface, FunctionContext, MethodContext
+from mypy.types import AnyType, Instance, TupleType, Type, TypeOfAny, get_proper_type
 
-from ._carrier import TensorView, build_tensor, tensor_view
+from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
 from ._lookup import Lookup
+from ._messages import NEURAL_TYPE
+from ._names import TENSOR_FULLNAME
 from ._rules import Rule
-from ._transforms import ArgumentValue, Call, apply
+from ._shapes import Arguments, assigned_type, receiver_expression, size_int
+from ._transforms import ArgumentValue, Call, Ints, Pieces, Result, Violation
+from ._vocabulary import apply
+
+TypeChecker = CheckerPluginInterface
 
 
 class RuleIndex:
@@ -75,11 +83,21 @@ def _forward_is_inherited_from(owner: TypeInfo, base: TypeInfo) -> bool:
 
 
 def function_result(rule: Rule, lookup: Lookup, ctx: FunctionContext) -> Type:
-    return _result(rule, lookup, ctx, _first_argument(ctx.arg_types), _item_types(ctx))
+    return _result(rule, lookup, ctx, _first_argument(ctx), _item_types(ctx))
 
 
 def method_result(rule: Rule, lookup: Lookup, ctx: MethodContext) -> Type:
-    source = ctx.type if rule.is_method else _first_argument(ctx.arg_types)
+    source: Type | None
+    method = rule.target.rpartition(".")[2]
+    left = _first_argument(ctx) if rule.is_method and method in _REFLECTED and rule.transform == "Keep" else None
+    if left is not None:
+        # `a / b` typed as `b.__rtruediv__(a)`: an element-wise result means what its left operand means
+        source = left if tensor_view(left) is not None else ctx.type
+    elif rule.is_method:
+        receiver = receiver_expression(ctx.context, method)
+        source = ctx.type if receiver is None else assigned_type(receiver, ctx.type, ctx.api)
+    else:
+        source = _first_argument(ctx)
     return _result(rule, lookup, ctx, source, None if rule.is_method else _item_types(ctx))
 
 
@@ -88,12 +106,21 @@ def attribute_result(rule: Rule, lookup: Lookup, ctx: AttributeContext) -> Type:
     if view is None or not view.known:
         return ctx.default_attr_type
     call = Call(view, (view,), lambda name: name if isinstance(name, int) else None, _element(rule, lookup))
-    result = apply(rule, call)
-    return ctx.default_attr_type if result is None else _build(result, ctx.api.named_generic_type("builtins.str", []))
+    try:
+        result = apply(rule, call)
+    except Violation as violation:
+        ctx.api.fail(str(violation), ctx.context, code=NEURAL_TYPE)
+        return ctx.default_attr_type
+    return _typed(result, ctx.default_attr_type, ctx.api)
 
 
-def _first_argument(arg_types: list[list[Type]]) -> Type | None:
-    return arg_types[0][0] if arg_types and arg_types[0] else None
+_REFLECTED = frozenset({"__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rfloordiv__", "__rpow__"})
+
+
+def _first_argument(ctx: FunctionContext | MethodContext) -> Type | None:
+    if not ctx.arg_types or not ctx.arg_types[0]:
+        return None
+    return assigned_type(ctx.args[0][0], ctx.arg_types[0][0], ctx.api)
 
 
 def _item_types(ctx: FunctionContext | MethodContext) -> list[Type] | None:
@@ -115,18 +142,87 @@ def _result(
     source: Type | None,
     items: list[Type] | None,
 ) -> Type:
+    if rule.transform == "Einsum":
+        actuals = [t for ts in ctx.arg_types for t in ts][1:]
+        source = next((t for t in actuals if tensor_view(t) is not None), None)
     sources = _tensors_in(source) if items is None else [v for v in map(tensor_view, items) if v is not None]
-    if not sources or not any(view.known for view in sources):
-        return ctx.default_return_type
-    call = Call(sources[0], tuple(sources), _arguments(rule, ctx), _element(rule, lookup))
-    result = apply(rule, call)
-    if result is None:
-        return ctx.default_return_type
-    if items is None and result == sources[0]:
+    fallback = _fallback(rule, lookup, ctx.default_return_type)
+    if not sources:
+        return fallback
+    element = _element(rule, lookup)
+    if not any(view.known for view in sources) and element is None and rule.dtype is None:
+        return fallback
+    skip = 0 if rule.is_method or rule.transform == "Einsum" else 1
+    arguments = Arguments(
+        _operands(ctx), ctx.arg_kinds, ctx.arg_names, ctx.arg_types, skip, ctx.api.get_expression_type, ctx.api
+    )
+    is_module = rule.target.endswith(".__call__")
+    call = Call(sources[0], tuple(sources), _arguments(rule, ctx), element, arguments, is_module)
+    try:
+        result = apply(rule, call)
+    except Violation as violation:
+        ctx.api.fail(str(violation), ctx.context, code=NEURAL_TYPE)
+        return fallback
+    if items is None and result == sources[0] and isinstance(result, TensorView):
         proper = get_proper_type(source)
         if isinstance(proper, Instance) and proper.type is result.info:
             return proper  # the source's own type, unchanged (an element-wise operation): nothing to build
-    return _build(result, ctx.api.named_generic_type("builtins.str", []))
+    return _typed(result, fallback, ctx.api)
+
+
+# Transforms whose result is not one tensor (sizes, tuples of tensors).
+_NOT_A_TENSOR = frozenset({"Sizes", "Split", "Chunk", "TopK", "Sort", "MultiheadAttention"})
+
+
+def _fallback(rule: Rule, lookup: Lookup, default: Type) -> Type:
+    """The result type when the rule cannot tell the neural type: mypy's, except that a tensor operation mypy
+    types ``Any`` (a layer called through ``Module.__call__``, torch's unannotated ``Tensor.split``) gives a
+    tensor of unknown neural type. Assigned ``Any``, a variable would keep its earlier, stale type."""
+    if rule.transform in _NOT_A_TENSOR or not isinstance(get_proper_type(default), AnyType):
+        return default
+    tensor = lookup(TENSOR_FULLNAME)
+    return unknown_tensor(tensor) if isinstance(tensor, TypeInfo) else default
+
+
+def _operands(ctx: FunctionContext | MethodContext) -> list[list[Expression]]:
+    """The argument expressions, with the operand an operator stands for where mypy passes a placeholder
+    (``a @ b`` typed as ``b.__rmatmul__(<a>)``), so that its variable's assigned type can be read."""
+    context = ctx.context
+    if not isinstance(context, OpExpr):
+        return ctx.args
+    return [
+        [(context.left if e is not context.left and e is not context.right else e) if isinstance(e, TempNode) else e
+         for e in formal]
+        for formal in ctx.args
+    ]  # fmt: skip
+
+
+def _typed(result: Result, default: Type, api: TypeChecker) -> Type:
+    """The mypy type of a transform's result: a tensor, a tuple of tensors, an int or a tuple of ints."""
+    if result is None:
+        return default
+    str_type = api.named_generic_type("builtins.str", [])
+    if isinstance(result, TensorView):
+        return _build(result, str_type)
+    int_type = api.named_generic_type("builtins.int", [])
+    if isinstance(result, Ints):
+        ints: list[Type] = [int_type if size is None else size_int(int_type, str_type, size) for size in result.sizes]
+        if result.single:
+            return ints[0]
+        return TupleType(ints, _tuple_fallback(default, api))
+    if isinstance(result, Pieces):
+        return api.named_generic_type("builtins.tuple", [_build(result.piece, str_type)])
+    tensors = [default if view is None else _build(view, str_type) for view in result]
+    return TupleType(tensors, _tuple_fallback(default, api))
+
+
+def _tuple_fallback(default: Type, api: TypeChecker) -> Instance:
+    proper = get_proper_type(default)
+    if isinstance(proper, Instance) and proper.type.has_base("builtins.tuple"):
+        return proper
+    if isinstance(proper, TupleType):
+        return proper.partial_fallback
+    return api.named_generic_type("builtins.tuple", [AnyType(TypeOfAny.special_form)])
 
 
 def _tensors_in(source: Type | None) -> list[TensorView]:
@@ -152,7 +248,7 @@ def _element(rule: Rule, lookup: Lookup) -> Instance | None:
 
 
 def _build(view: TensorView, str_type: Instance) -> Type:
-    return build_tensor(view.info, str_type, view.axes, view.element, view.dtype)
+    return build_tensor(view.info, str_type, view.axes, view.element, view.dtype, keyed=False)
 
 
 def _arguments(rule: Rule, ctx: FunctionContext | MethodContext) -> Callable[[str | int], ArgumentValue]:
@@ -168,7 +264,7 @@ def _arguments(rule: Rule, ctx: FunctionContext | MethodContext) -> Callable[[st
         expressions, expression_kinds = args[index], kinds[index]
         if not expressions:
             return None  # not passed: the operation's default (argmax without dim flattens: unknown)
-        if not expression_kinds[0].is_star():
+        if len(expressions) == 1 and not expression_kinds[0].is_star():
             return literal(expressions[0])
         values = [literal(expression) for expression in expressions]
         return tuple(v for v in values if isinstance(v, int)) if all(isinstance(v, int) for v in values) else None

@@ -25,13 +25,18 @@ from mypy.plugin import (
 )
 from mypy.types import CallableType, Type
 
-from ._config import PluginConfigError, default_rule_dirs, rule_files, user_rule_dirs
+from ._config import PluginConfigError, default_rule_dirs, rebinding_allowed, rule_files, user_rule_dirs
 from ._names import NT_FULLNAME, TENSOR_FULLNAME
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key
 
 if TYPE_CHECKING:
     from ._hooks import Checker
     from ._rules import Rule
+
+
+# torch methods left unannotated by torch whose results the shipped rules type: with them a tensor's `split` is no
+# longer `Any`, and `--disallow-untyped-calls` would report calls that it did not see before the plugin typed them.
+_TYPED_BY_RULES = ("torch._tensor.Tensor.split", "torch._tensor.Tensor.unflatten")
 
 
 def _stop(error: Exception) -> NoReturn:
@@ -45,13 +50,23 @@ class NeuralTypesPlugin(Plugin):
 
     def __init__(self, options: Options) -> None:
         if PLUGIN_ALWAYS_TRUE not in options.always_true:
-            options.always_true.append(PLUGIN_ALWAYS_TRUE)
-        super().__init__(options)
-        self._shipped_rules = default_rule_dirs()
+            # A new list: mypy's daemon compares its options with a shallow snapshot taken before plugins load,
+            # and appending to the list they share made every `dmypy run` restart ("configuration changed").
+            options.always_true = [*options.always_true, PLUGIN_ALWAYS_TRUE]
         try:
             user_directories = user_rule_dirs(options.config_file)
+            rebinding = rebinding_allowed(options.config_file)
         except PluginConfigError as error:
             _stop(error)
+        if rebinding and not getattr(options, "allow_redefinition", False):
+            # `x = x.transpose(1, 2)` rebinds `x` to another neural type: mypy's classic redefinition rule lets a
+            # variable take the type of each assignment in its block, instead of keeping its first (stale) one.
+            options.allow_redefinition_old = True
+        missing = [method for method in _TYPED_BY_RULES if method not in options.untyped_calls_exclude]
+        if missing:  # a new list, as always_true above: the daemon's snapshot shares the old one
+            options.untyped_calls_exclude = [*options.untyped_calls_exclude, *missing]
+        super().__init__(options)
+        self._shipped_rules = default_rule_dirs()
         user_rules: dict[str, Rule] = {}
         if user_directories:  # read now, so that a malformed rule stops mypy whatever it goes on to check
             from ._rules import RuleSyntaxError, load_rules

@@ -17,8 +17,18 @@ from typing import NamedTuple
 from neuraltypes.core import normalize_dtype
 
 TRANSFORMS = frozenset(
-    {"Keep", "KeepAxes", "Swap", "Permute", "Reverse", "Drop", "Resize", "Append", "Concat", "Stack", "Rearrange"}
-)
+    {
+        # axes and meaning (_transforms)
+        "Keep", "KeepAxes", "Swap", "Permute", "Reverse", "Drop", "Resize", "Append", "Concat", "Stack", "Rearrange",
+        # sizes and reshapes (_reshapes)
+        "Sizes", "View", "Flatten", "Unflatten", "Split", "Chunk", "Unsqueeze", "Squeeze", "Expand", "Repeat", "Index",
+        # einops (_einops)
+        "EinopsRepeat", "EinopsReduce",
+        # contractions, losses, sampling (_contractions)
+        "Matmul", "RMatmul", "Attention", "MultiheadAttention", "Einsum", "CrossEntropy", "NllLoss", "TopK",
+        "Sample", "Sort",
+    }
+)  # fmt: skip
 
 
 class RuleSyntaxError(ValueError):

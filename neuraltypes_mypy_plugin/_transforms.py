@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mypy.types import Instance
 
@@ -19,27 +19,73 @@ from neuraltypes.core import AxisType
 from ._carrier import UNKNOWN_AXIS, TensorView, parse_spelling
 from ._rules import Rule
 
+if TYPE_CHECKING:
+    from neuraltypes.core import Size
+
+    from ._shapes import Arguments
+
 ArgumentValue = int | str | bool | tuple[int, ...] | None
 
 
 class Call(NamedTuple):
-    """What a transform sees of one call: its source tensor(s) and its literal arguments by parameter name."""
+    """What a transform sees of one call: its source tensor(s), its literal arguments by parameter name, and
+    (for the transforms that read sizes and other tensors) all its arguments, typed."""
 
     source: TensorView
     sources: tuple[TensorView, ...]
     argument: Callable[[str | int], ArgumentValue]
     element: Instance | None
+    args: Arguments | None = None
+    is_module: bool = False
 
 
-def apply(rule: Rule, call: Call) -> TensorView | None:
-    result = _TRANSFORMS[rule.transform](rule, call)
-    if result is None:
-        return None
+class Violation(Exception):
+    """An operation applied in a way that is wrong for every size: reported as a ``neural-type`` error."""
+
+
+class Ints(NamedTuple):
+    """A transform's result that is sizes, not a tensor: ``x.size()`` (a tuple) or ``x.size(-1)`` (one int)."""
+
+    sizes: tuple[Size | None, ...]
+    single: bool
+
+
+class Pieces(NamedTuple):
+    """A tuple of tensors of one type whose number is not known (``x.split(n)`` of an axis of unknown size)."""
+
+    piece: TensorView
+
+
+Result = TensorView | Ints | Pieces | tuple["TensorView | None", ...] | None
+
+# Transforms whose result means what the source meant: when they cannot tell the axes, the element type stays.
+MEANING_KEPT = frozenset(
+    {"Keep", "KeepAxes", "Swap", "Permute", "Reverse", "Drop", "Rearrange", "View", "Flatten", "Unflatten",
+     "Unsqueeze", "Squeeze", "Expand", "Repeat", "Index", "EinopsRepeat", "EinopsReduce"}
+)  # fmt: skip
+
+
+def known_tokens(view: TensorView) -> list[str] | None:
+    """The source's axis tokens; None when unknown or variadic (positions would be ambiguous)."""
+    return _tokens(view)
+
+
+def with_tokens(view: TensorView, tokens: Sequence[str]) -> TensorView:
+    return _with_axes(view, tokens)
+
+
+def finish(rule: Rule, call: Call, result: TensorView) -> TensorView:
+    """The rule's element type and dtype, set on a result."""
     if call.element is not None:
         result = result._replace(element=call.element)
     if rule.dtype is not None:
         result = result._replace(dtype=rule.dtype)
     return result
+
+
+def apply_basic(rule: Rule, call: Call) -> TensorView | None:
+    transform = _TRANSFORMS.get(rule.transform)
+    return None if transform is None else transform(rule, call)
 
 
 def _tokens(view: TensorView) -> list[str] | None:

@@ -80,7 +80,11 @@ def test_constant_expressions_must_give_a_size() -> None:
         ("B T- C", "invalid axes 'B T- C': expected a name, an integer or '(' at column 5, found the end of the axis"),
         ("B, T", "invalid axes 'B, T': expected a space between axes (not a comma) at column 2, found ','"),
         ("*1", "invalid axes '*1': expected a name after '*' (as in '*batch') at column 2, found '1'"),
-        ("D:", "invalid axes 'D:': expected a size (digits or an expression such as C//h) at column 3, found the end of the string"),
+        (
+            "D:",
+            "invalid axes 'D:': expected a size (digits or an expression such as C//h) at column 3, "
+            "found the end of the string",
+        ),
         ("D:x?", "invalid axes 'D:x?': expected an operator (+ - * //) or the end of the axis at column 4, found '?'"),
         ("(T+1", "invalid axes '(T+1': expected ')' at column 5, found the end of the string"),
         (

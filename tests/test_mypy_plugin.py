@@ -47,7 +47,8 @@ def test_plugin_adds_no_errors_to_code_without_neural_types(
 ) -> None:
     plain = without_plugin[code.resolve()]
     assert plain, "the comparison needs mypy to report something on this file under --strict"
-    assert [_spelled_plainly(r) for r in with_plugin[code.resolve()]] == plain
+    added = [report for report in map(_spelled_plainly, with_plugin[code.resolve()]) if report not in plain]
+    assert added == []
 
 
 def _spelled_plainly(report: Report) -> Report:

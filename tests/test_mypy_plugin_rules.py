@@ -52,8 +52,10 @@ def test_a_later_directory_overrides_an_earlier_rule(tmp_path: Path) -> None:
         ("def f(x): ...\n", "lib.f has no return annotation (a transform)"),
         (
             "def f(x) -> Shuffle: ...\n",
-            "lib.f: expected a transform (Append, Concat, Drop, Keep, KeepAxes, Permute, Rearrange, Resize, Reverse, "
-            "Stack, Swap)",
+            "lib.f: expected a transform (Append, Attention, Chunk, Concat, CrossEntropy, Drop, EinopsReduce, "
+            "EinopsRepeat, Einsum, Expand, Flatten, Index, Keep, KeepAxes, Matmul, MultiheadAttention, NllLoss, "
+            "Permute, RMatmul, Rearrange, Repeat, Resize, Reverse, Sample, Sizes, Sort, Split, Squeeze, Stack, Swap, "
+            "TopK, Unflatten, Unsqueeze, View)",
         ),
         ("def f(x) -> Drop['axis']: ...\n", "lib.f: 'axis' is neither a parameter nor a dtype"),
         (

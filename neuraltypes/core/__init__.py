@@ -67,6 +67,8 @@ from ._grammar import format_axes as format_axes
 from ._grammar import parse_axes as parse_axes
 from ._neural_type import NeuralType as NeuralType
 from ._nt import NT as NT
+from ._nt import neural_type_of as neural_type_of
+from ._nt import reveal_neural_type as reveal_neural_type
 from ._sizes import Misordered as Misordered
 from ._sizes import ReshapeGroup as ReshapeGroup
 from ._sizes import Size as Size
@@ -74,8 +76,6 @@ from ._sizes import infer_size as infer_size
 from ._sizes import provably_different as provably_different
 from ._sizes import reshape_groups as reshape_groups
 from ._sizes import size_of_expr as size_of_expr
-from ._nt import neural_type_of as neural_type_of
-from ._nt import reveal_neural_type as reveal_neural_type
 
 __all__ = [
     "AcousticEncodedRepresentation",

@@ -247,5 +247,6 @@ def _misorder(source: Sequence[Size | None], target: Sequence[Size | None], grou
         return None
     first = readings[0]
     return Misordered(
-        group.target, tuple(tuple(s for s, t in zip(sources, first, strict=True) if t == ti) for ti in range(len(targets)))
+        group.target,
+        tuple(tuple(s for s, t in zip(sources, first, strict=True) if t == ti) for ti in range(len(targets))),
     )

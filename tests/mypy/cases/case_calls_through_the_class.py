@@ -81,7 +81,9 @@ def on_an_instance_as_before(
 
 class Child(Encoder):
     def forward(self, x: NT[Tensor, "B T C", EncodedRepresentation]) -> NT[Tensor, "B T vocab", LogitsType]:
-        # mypy has no plugin hook for calls through super(): it checks them itself, kinds and element types only.
-        super().forward(x.transpose(1, 2))  # E: Argument 1 to "forward" of "Encoder" has incompatible type "Tensor[Literal['B D T'], EncodedRepresentation]"; expected "Tensor[Literal['B T D'], EncodedRepresentation]"  [arg-type]
+        # mypy has no plugin hook for calls through super(): it checks them itself, by the carrier's parameters:
+        # element types, and kinds where the tensor's type came from an annotation (not from an operation).
+        super().forward(x)
+        super().forward(x.transpose(1, 2))  # not seen: the result of an operation leaves mypy its kinds unknown
         Encoder.forward(self, x.transpose(1, 2))  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
         return Encoder.forward(self, x)

@@ -50,13 +50,13 @@ def not_literal_dims_give_unknown(x: NT[Tensor, "B D T"], d: int) -> None:
 
 
 def reductions_drop_axes(x: Logits) -> None:
-    reveal_type(x.argmax(-1))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T'], neuraltypes.core._elements.LabelsType]"
-    reveal_type(x.argmax(dim=-1, keepdim=True))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T vocab'], neuraltypes.core._elements.LabelsType]"
-    reveal_type(x.sum(1))  # N: Revealed type is "torch._tensor.Tensor[Literal['B vocab'], neuraltypes.core._elements.LogitsType]"
-    reveal_type(x.mean(dim=(1, 2)))  # N: Revealed type is "torch._tensor.Tensor[Literal['B'], neuraltypes.core._elements.LogitsType]"
-    reveal_type(x.mean())  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
-    reveal_type(x.argmax())  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
-    reveal_type(x.permute((2, 0, 1)))  # N: Revealed type is "torch._tensor.Tensor[Literal['vocab B T'], neuraltypes.core._elements.LogitsType]"
+    reveal_type(x.argmax(-1))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.LabelsType]"
+    reveal_type(x.argmax(dim=-1, keepdim=True))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.LabelsType]"
+    reveal_type(x.sum(1))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.LogitsType]"
+    reveal_type(x.mean(dim=(1, 2)))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.LogitsType]"
+    reveal_type(x.mean())  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.LogitsType]"
+    reveal_type(x.argmax())  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.LabelsType]"
+    reveal_type(x.permute((2, 0, 1)))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.LogitsType]"
 
 
 def labels_of(x: NT[Tensor, "B T", LabelsType]) -> None: ...
@@ -93,7 +93,7 @@ def needs_btd_sized(x: NT[Tensor, "B T D"]) -> None: ...
 
 
 def joined(a: NT[Tensor, "B T D"], b: NT[Tensor, "B T D"], c: NT[Tensor, "B D T"]) -> None:
-    reveal_type(torch.cat([a, b], dim=1))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T D'], Any]"
+    reveal_type(torch.cat([a, b], dim=1))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     reveal_type(torch.cat((a, c), dim=1))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     reveal_type(torch.stack([a, b]))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     needs_btd_sized(torch.stack([a, b], dim=1))  # E: Argument "x" to "needs_btd_sized" has incompatible neural type NT[Tensor, "B ? T D"]; expected NT[Tensor, "B T D"] (axes differ)  [neural-type]
@@ -101,4 +101,4 @@ def joined(a: NT[Tensor, "B T D"], b: NT[Tensor, "B T D"], c: NT[Tensor, "B D T"
 
 def einops_patterns(x: NT[Tensor, "B T D", EncodedRepresentation]) -> None:
     reveal_type(einops.rearrange(x, "b t (h d) -> b h t d", h=4))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.EncodedRepresentation]"
-    reveal_type(einops.rearrange(x, "b ... d -> d ... b"))  # N: Revealed type is "torch._tensor.Tensor[Literal['D T B'], neuraltypes.core._elements.EncodedRepresentation]"
+    reveal_type(einops.rearrange(x, "b ... d -> d ... b"))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.EncodedRepresentation]"

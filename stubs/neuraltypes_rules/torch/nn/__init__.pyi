@@ -5,7 +5,7 @@ The vocabulary is described in ``stubs/neuraltypes_rules/torch.pyi``.
 A rule applies to the module class and to subclasses that do not define their own ``forward``.
 """
 
-from neuraltypes.core import LogprobsType, ProbsType
+from neuraltypes.core import LogprobsType, LossType, ProbsType
 
 class Linear:
     def __call__(self, input) -> Resize[-1]: ...
@@ -39,3 +39,51 @@ class Softmax:
 
 class LogSoftmax:
     def __call__(self, input) -> Keep[LogprobsType]: ...
+
+class Sigmoid:
+    def __call__(self, input) -> Keep[ProbsType]: ...
+
+class SiLU:
+    def __call__(self, input) -> Keep: ...
+
+class Mish:
+    def __call__(self, input) -> Keep: ...
+
+class LeakyReLU:
+    def __call__(self, input) -> Keep: ...
+
+class ELU:
+    def __call__(self, input) -> Keep: ...
+
+class RMSNorm:
+    def __call__(self, input) -> Keep: ...
+
+class GroupNorm:
+    def __call__(self, input) -> Keep: ...
+
+class BatchNorm1d:
+    def __call__(self, input) -> Keep: ...
+
+class BatchNorm2d:
+    def __call__(self, input) -> Keep: ...
+
+class Conv2d:
+    def __call__(self, input) -> Resize[-3, -2, -1]: ...
+
+class MaxPool2d:
+    def __call__(self, input) -> Resize[-2, -1]: ...
+
+class AvgPool2d:
+    def __call__(self, input) -> Resize[-2, -1]: ...
+
+class AdaptiveAvgPool2d:
+    def __call__(self, input) -> Resize[-2, -1]: ...
+
+class CrossEntropyLoss:
+    def __call__(self, input, target) -> CrossEntropy[LossType]: ...
+
+class NLLLoss:
+    def __call__(self, input, target) -> NllLoss[LossType]: ...
+
+class MultiheadAttention:
+    def __call__(self, query, key, value) -> MultiheadAttention: ...

@@ -1,0 +1,272 @@
+"""Transforms that combine tensors or read their meaning: products, attention, einsum, losses, sampling.
+
+A contraction pairs an axis of one operand with an axis of another; the pair must agree in kind (both known)
+and must not differ in size for every value of the symbols (``provably_different``), else it is a
+``Violation``. Losses and sampling check what their inputs mean: ``cross_entropy`` takes logits,
+``nll_loss`` log-probabilities, ``multinomial`` probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mypy.nodes import StrExpr
+from mypy.types import Instance
+
+from neuraltypes.core import axis_kind_of_name, provably_different
+
+from ._carrier import UNKNOWN_AXIS, TensorView
+from ._shapes import is_unknown_kind, kind_name, render, token_size
+from ._transforms import Call, Violation, known_tokens, with_tokens
+
+_ELEMENTS = "neuraltypes.core._elements."
+
+
+def _why_apart(first: str, second: str) -> str | None:
+    """Why two axes cannot be contracted with each other; None when they may be."""
+    kinds = kind_name(first), kind_name(second)
+    if kinds[0] is not None and kinds[1] is not None:
+        a, b = axis_kind_of_name(kinds[0]), axis_kind_of_name(kinds[1])
+        if a != b and "any" not in (str(a), str(b)):
+            return "their kinds differ"
+    sizes = token_size(first), token_size(second)
+    if sizes[0] is not None and sizes[1] is not None and provably_different(sizes[0], sizes[1]):
+        return "their sizes differ"
+    return None
+
+
+def _spelled(tokens: Sequence[str]) -> str:
+    return f'"{" ".join(tokens)}"'
+
+
+def _broadcast(first: Sequence[str], second: Sequence[str]) -> list[str]:
+    """Batch axes of two operands, broadcast from the right: the first's token unless it is size 1 or unknown."""
+    length = max(len(first), len(second))
+    result: list[str] = []
+    for offset in range(length, 0, -1):
+        a = first[-offset] if offset <= len(first) else None
+        b = second[-offset] if offset <= len(second) else None
+        if a is None or (b is not None and (is_unknown_kind(a) or _is_one(a))):
+            result.append(b if b is not None else UNKNOWN_AXIS)
+        else:
+            result.append(a)
+    return result
+
+
+def _is_one(token: str) -> bool:
+    size = token_size(token)
+    return size is not None and size.value == 1
+
+
+def matmul(rule: object, call: Call) -> TensorView | None:
+    """``a @ b``, ``matmul``, ``bmm``: ``[..., n, k] @ [..., k, m] -> [..., n, m]``."""
+    other = None if call.args is None else call.args.tensor(0, "other") or call.args.tensor(0, "mat2")
+    return _product(call.source, other, call)
+
+
+def reflected_matmul(rule: object, call: Call) -> TensorView | None:
+    """``a @ b`` typed through ``b.__rmatmul__(a)``, as mypy does when both operands are tensors."""
+    other = None if call.args is None else call.args.tensor(0, "other")
+    return None if other is None else _product(other, call.source, call)
+
+
+def _product(first: TensorView, other: TensorView | None, call: Call) -> TensorView | None:
+    a = known_tokens(first)
+    b = None if other is None else known_tokens(other)
+    if a is None or b is None or not a or not b:
+        return None
+    left = a[-1]
+    right = b[0] if len(b) == 1 else b[-2]
+    why = _why_apart(left, right)
+    if why is not None:
+        hint = ""
+        if len(b) >= 2 and _why_apart(left, b[-1]) is None:
+            hint = " (transpose the second operand: .transpose(-2, -1))"
+        raise Violation(
+            f'Matrix product contracts axis "{left}" of {_spelled(a)} with axis "{right}" of {_spelled(b)}: {why}{hint}'
+        )
+    if len(a) == 1 and len(b) == 1:
+        tokens: list[str] = []
+    elif len(a) == 1:
+        tokens = [*b[:-2], b[-1]]
+    elif len(b) == 1:
+        tokens = a[:-1]
+    else:
+        tokens = [*_broadcast(a[:-2], b[:-2]), a[-2], b[-1]]
+    return TensorView(call.source.info, " ".join(tokens), None, _same_dtype(first, other))
+
+
+def _same_dtype(first: TensorView, second: TensorView | None) -> str | None:
+    return first.dtype if second is not None and first.dtype == second.dtype else None
+
+
+def attention(rule: object, call: Call) -> TensorView | None:
+    """``F.scaled_dot_product_attention(q, k, v)``: ``q[..., L, E]``, ``k[..., S, E]``, ``v[..., S, Ev]``."""
+    q = known_tokens(call.source)
+    key = None if call.args is None else call.args.tensor(0, "key")
+    value = None if call.args is None else call.args.tensor(1, "value")
+    k = None if key is None else known_tokens(key)
+    v = None if value is None else known_tokens(value)
+    if q is None or k is None or v is None or len(q) < 2 or len(k) < 2 or len(v) < 2:
+        return None
+    why = _why_apart(q[-1], k[-1])
+    if why is not None:
+        raise Violation(
+            f'Attention compares axis "{q[-1]}" of the query {_spelled(q)} with axis "{k[-1]}" of the key '
+            f"{_spelled(k)}: {why}"
+        )
+    why = _why_apart(k[-2], v[-2])
+    if why is not None:
+        raise Violation(
+            f'Attention pairs axis "{k[-2]}" of the key {_spelled(k)} with axis "{v[-2]}" of the value '
+            f"{_spelled(v)}: {why}"
+        )
+    return TensorView(call.source.info, " ".join([*q[:-1], v[-1]]), None, call.source.dtype)
+
+
+def einsum(rule: object, call: Call) -> TensorView | None:
+    """``torch.einsum("bhqd,bhkd->bhqk", q, k)``: letters name axes; a letter's axes must agree."""
+    if call.args is None or not call.args.positional:
+        return None
+    equation = call.args.positional[0].expression
+    if not isinstance(equation, StrExpr) or "->" not in equation.value or "." in equation.value:
+        return None
+    inputs, output = equation.value.replace(" ", "").split("->")
+    operands = [call.args.tensor(i) for i in range(1, len(call.args.positional))]
+    letters = inputs.split(",")
+    if len(operands) != len(letters) or any(view is None for view in operands):
+        return None
+    seen: dict[str, tuple[str, list[str]]] = {}
+    for view, spec in zip(operands, letters, strict=True):
+        tokens = None if view is None else known_tokens(view)
+        if tokens is None or len(tokens) != len(spec):
+            return None
+        for letter, token in zip(spec, tokens, strict=True):
+            if letter not in seen:
+                seen[letter] = (token, tokens)
+                continue
+            earlier, earlier_tokens = seen[letter]
+            why = _why_apart(earlier, token)
+            if why is not None:
+                raise Violation(
+                    f'einsum "{equation.value}" pairs axis "{earlier}" of {_spelled(earlier_tokens)} with axis '
+                    f'"{token}" of {_spelled(tokens)} (both "{letter}"): {why}'
+                )
+    if any(letter not in seen for letter in output):
+        return None
+    return TensorView(call.source.info, " ".join(seen[letter][0] for letter in output), None, None)
+
+
+def _is(element: Instance | None, name: str) -> bool:
+    return element is not None and element.type.has_base(_ELEMENTS + name)
+
+
+def cross_entropy(rule: object, call: Call) -> TensorView | None:
+    """``F.cross_entropy(input, target)``: logits ``(N, C)`` or ``(N, C, d...)``, class labels ``(N, d...)``."""
+    if _is(call.source.element, "ProbsType"):
+        raise Violation(
+            "cross_entropy takes logits and applies log_softmax itself; it got probabilities (ProbsType): "
+            "pass the logits from before the softmax"
+        )
+    return _classification_loss("cross_entropy", call)
+
+
+def nll_loss(rule: object, call: Call) -> TensorView | None:
+    """``F.nll_loss(input, target)``: log-probabilities, as from ``log_softmax``."""
+    element = call.source.element
+    if _is(element, "ProbsType") or _is(element, "LogitsType"):
+        name = element.type.name if element is not None else ""
+        raise Violation(f"nll_loss takes log-probabilities (LogprobsType); it got {name}: apply log_softmax first")
+    return _classification_loss("nll_loss", call)
+
+
+def _classification_loss(name: str, call: Call) -> TensorView | None:
+    target = None if call.args is None else call.args.tensor(0, "target")
+    logits = known_tokens(call.source)
+    labels = None if target is None else known_tokens(target)
+    if logits is not None and labels is not None and len(logits) >= 2 and len(labels) == len(logits) - 1:
+        _check_labels(name, logits, labels)
+    reduction = None if call.args is None else call.args.get(None, "reduction")
+    if reduction is None and not call.is_module:
+        return TensorView(call.source.info, "", None, None)
+    if reduction is not None and isinstance(reduction.expression, StrExpr):
+        if reduction.expression.value in ("mean", "sum"):
+            return TensorView(call.source.info, "", None, None)
+        if reduction.expression.value == "none" and labels is not None:
+            return TensorView(call.source.info, " ".join(labels), None, None)
+    return TensorView(call.source.info, None, None, None)
+
+
+def _check_labels(name: str, logits: list[str], labels: list[str]) -> None:
+    expected = [logits[0], *logits[2:]]
+    problems = [(a, b) for a, b in zip(expected, labels, strict=True) if _why_apart(a, b) is not None]
+    # `(B, T, V)` logits with `(B, T)` labels, even where the class axis is unknown (`(B, T, ?)` from a head):
+    # the labels are the logits' axes up to the last, which puts the classes last, not on axis 1.
+    classes_last = len(logits) >= 3 and labels == logits[:-1] and not any(map(is_unknown_kind, labels))
+    if not problems and not classes_last:
+        return
+    if classes_last or all(_why_apart(a, b) is None for a, b in zip(logits[:-1], labels, strict=True)):
+        raise Violation(
+            f"{name} takes the classes on axis 1: logits {_spelled(logits)} with labels {_spelled(labels)} read "
+            f'"{logits[1]}" as the classes; flatten both (logits.view(-1, logits.size(-1)), labels.view(-1)) '
+            "or move the class axis (logits.transpose(1, 2))"
+        )
+    a, b = problems[0]
+    raise Violation(
+        f'{name}: labels {_spelled(labels)} do not fit logits {_spelled(logits)} (axis "{b}" faces "{a}"); '
+        "labels have the logits' axes without the class axis (axis 1)"
+    )
+
+
+def top_k(rule: object, call: Call) -> tuple[TensorView, ...] | None:
+    """``topk(k, dim=-1)``: values (meaning kept) and indices, ``k`` long on ``dim``."""
+    tokens = known_tokens(call.source)
+    if tokens is None or call.args is None:
+        return None
+    k = call.args.size(0, "k")
+    dim = call.args.integer(1, "dim", -1)
+    if dim is None or not -len(tokens) <= dim < len(tokens):
+        return None
+    dim %= len(tokens)
+    resized = [*tokens[:dim], render(kind_name(tokens[dim]), k), *tokens[dim + 1 :]]
+    values = with_tokens(call.source, resized)
+    return values, TensorView(call.source.info, " ".join(resized), call.element, "int64")
+
+
+def sort(rule: object, call: Call) -> tuple[TensorView, ...] | None:
+    if call.source.axes is None and call.source.element is None:
+        return None
+    return call.source, TensorView(call.source.info, call.source.axes, call.element, "int64")
+
+
+def sample(rule: object, call: Call) -> TensorView | None:
+    """``torch.multinomial(probs, n)``: draws from probabilities; ``(N, C) -> (N, n)`` labels."""
+    element = call.source.element
+    if _is(element, "LogitsType") or _is(element, "LogprobsType"):
+        name = element.type.name if element is not None else ""
+        raise Violation(f"multinomial takes probabilities (ProbsType); it got {name}: apply softmax first")
+    tokens = known_tokens(call.source)
+    count = None if call.args is None else call.args.size(0, "num_samples")
+    if tokens is None or not 1 <= len(tokens) <= 2:
+        return TensorView(call.source.info, None, call.element, "int64")
+    return TensorView(call.source.info, " ".join([*tokens[:-1], render(None, count)]), call.element, "int64")
+
+
+def multihead_attention(rule: object, call: Call) -> tuple[TensorView | None, ...] | None:
+    """``nn.MultiheadAttention()(query, key, value)``: the output has the query's axes (batch first or not) and
+    meaning; the attention weights are left unknown. The key and value must agree on their length axis."""
+    key = None if call.args is None else call.args.tensor(0, "key")
+    value = None if call.args is None else call.args.tensor(1, "value")
+    k = None if key is None else known_tokens(key)
+    v = None if value is None else known_tokens(value)
+    if k is not None and v is not None and len(k) == len(v):
+        for a, b in zip(k[:-1], v[:-1], strict=True):
+            why = _why_apart(a, b)
+            if why is not None:
+                raise Violation(
+                    f'MultiheadAttention pairs axis "{a}" of the key {_spelled(k)} with axis "{b}" of the value '
+                    f"{_spelled(v)}: {why}"
+                )
+    if not call.source.known:
+        return None
+    return call.source, None
