@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mypy.nodes import StrExpr
+from mypy.nodes import IntExpr, NameExpr, StrExpr, UnaryExpr
 from mypy.types import Instance
 
-from neuraltypes.core import axis_kind_of_name, provably_different
+from neuraltypes.core import Size, axis_kind_of_name, provably_different
 
 from ._carrier import UNKNOWN_AXIS, TensorView
 from ._shapes import is_unknown_kind, kind_name, render, token_size
-from ._transforms import Call, Violation, known_tokens, with_tokens
+from ._transforms import Call, Violation, constructor_argument, known_tokens, with_tokens
 
 _ELEMENTS = "neuraltypes.core._elements."
 
@@ -267,6 +267,108 @@ def multihead_attention(rule: object, call: Call) -> tuple[TensorView | None, ..
                     f'MultiheadAttention pairs axis "{a}" of the key {_spelled(k)} with axis "{b}" of the value '
                     f"{_spelled(v)}: {why}"
                 )
+    batch_first = constructor_argument(call, 99, "batch_first")
+    q = known_tokens(call.source)
+    built_batch_second = call.constructor is not None and not (
+        isinstance(batch_first, NameExpr) and batch_first.fullname == "builtins.True"
+    )
+    if built_batch_second and q is not None and len(q) == 3 and _kind(q[0]) == "batch" and _kind(q[1]) != "batch":
+        raise Violation(
+            f"MultiheadAttention built without batch_first=True takes (T, B, D), sequence first; it got "
+            f"{_spelled(q)}: build it with batch_first=True, or pass query.transpose(0, 1)"
+        )
     if not call.source.known:
         return None
     return call.source, None
+
+
+def glu(rule: object, call: Call) -> TensorView | None:
+    """``nn.GLU(dim)`` / ``F.glu(x, dim)``: the axis ``dim`` (default -1) is halved; meaning kept."""
+    tokens = known_tokens(call.source)
+    given = constructor_argument(call, 0, "dim") if call.is_module else None
+    if call.is_module and given is None and call.constructor is None:
+        return None  # built elsewhere: its dim is not known
+    if call.is_module:
+        dim = -1 if given is None else _int_literal(given)
+    else:
+        dim = -1 if call.args is None else call.args.integer(0, "dim", -1)
+    if tokens is None or dim is None or not -len(tokens) <= dim < len(tokens):
+        return None
+    dim %= len(tokens)
+    size = token_size(tokens[dim])
+    half = None if size is None else size.divide(Size.constant(2))
+    return with_tokens(call.source, [*tokens[:dim], render(kind_name(tokens[dim]), half), *tokens[dim + 1 :]])
+
+
+def _int_literal(expression: object) -> int | None:
+    if isinstance(expression, IntExpr):
+        return expression.value
+    if isinstance(expression, UnaryExpr) and expression.op == "-" and isinstance(expression.expr, IntExpr):
+        return -expression.expr.value
+    return None
+
+
+def ctc_loss(rule: object, call: Call) -> TensorView | None:
+    """``F.ctc_loss(log_probs, targets, input_lengths, target_lengths)``: log-probabilities, time first."""
+    element = call.source.element
+    if _is(element, "ProbsType") or _is(element, "LogitsType"):
+        name = element.type.name if element is not None else ""
+        raise Violation(f"ctc_loss takes log-probabilities (LogprobsType); it got {name}: apply log_softmax first")
+    tokens = known_tokens(call.source)
+    if tokens is not None and len(tokens) == 3 and _kind(tokens[0]) == "batch" and _kind(tokens[1]) == "time":
+        raise Violation(
+            f"ctc_loss takes log-probabilities (T, N, C), time first; it got {_spelled(tokens)}: "
+            "pass log_probs.transpose(0, 1)"
+        )
+    reduction = None if call.args is None else call.args.get(None, "reduction")
+    if reduction is None and not call.is_module:
+        return TensorView(call.source.info, "", None, None)
+    return TensorView(call.source.info, None, None, None)
+
+
+def _kind(token: str) -> str | None:
+    name = kind_name(token)
+    return None if name is None else str(axis_kind_of_name(name))
+
+
+def broadcast(rule: object, call: Call) -> TensorView | None:
+    """``a + b``, ``a * b`` ...: axes broadcast from the right; two axes of known, different kinds facing each
+    other (neither of size 1) are an error. The result means what ``a`` means."""
+    return _broadcast_result(call, keep_element=True)
+
+
+def reflected_broadcast(rule: object, call: Call) -> TensorView | None:
+    """``a + b`` typed as ``b.__radd__(a)``, as mypy does for two tensors: ``a`` comes first and lends meaning."""
+    other = None if call.args is None else call.args.tensor(0, "other")
+    if other is None:
+        return _broadcast_result(call, keep_element=True)
+    return _broadcast_result(call._replace(source=other), keep_element=True, other=call.source)
+
+
+def compare(rule: object, call: Call) -> TensorView | None:
+    """``a < b``, ``a == b`` ...: broadcast as arithmetic is; the result is a boolean mask."""
+    result = _broadcast_result(call, keep_element=False)
+    return None if result is None else result._replace(dtype="bool")
+
+
+def _broadcast_result(call: Call, keep_element: bool, other: TensorView | None = None) -> TensorView | None:
+    a = known_tokens(call.source)
+    if other is None:
+        other = None if call.args is None else call.args.tensor(0, "other")
+    b = None if other is None else known_tokens(other)
+    element = call.source.element if keep_element else None
+    if a is None:
+        return None
+    if b is None:  # a number, or a tensor of unknown axes (taken to fit): the tensor's own axes
+        return TensorView(call.source.info, call.source.axes, element, call.source.dtype if keep_element else None)
+    for x, y in zip(reversed(a), reversed(b), strict=False):
+        if _is_one(x) or _is_one(y):
+            continue
+        kinds = _kind(x), _kind(y)
+        if None not in kinds and "any" not in kinds and kinds[0] != kinds[1]:
+            raise Violation(
+                f'Broadcasting {_spelled(a)} with {_spelled(b)} lines up axis "{x}" with axis "{y}": their kinds '
+                "differ (add the missing axis with [..., None] or .unsqueeze(), or move the axes first)"
+            )
+    tokens = _broadcast(a, b) if len(a) >= len(b) else _broadcast(b, a)
+    return TensorView(call.source.info, " ".join(tokens), element, call.source.dtype if keep_element else None)

@@ -12,11 +12,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from mypy.types import AnyType, TypeOfAny
+
 from neuraltypes.core import Size
 
 from ._carrier import TensorView
-from ._shapes import kind_for, render, token_size
-from ._transforms import Call, known_tokens, with_tokens
+from ._shapes import kind_for, render, size_of, token_size
+from ._transforms import Call, constructor_argument, known_tokens, with_tokens
 
 _TOKEN = re.compile(r"\(|\)|\.\.\.|[A-Za-z_][A-Za-z0-9_]*|\d+")
 
@@ -48,8 +50,12 @@ def _side(text: str) -> list[_Axis] | None:
 
 
 def _pattern(call: Call) -> tuple[list[_Axis], list[_Axis]] | None:
-    argument = None if call.args is None else call.args.get(0, "pattern")
-    text = getattr(argument.expression, "value", None) if argument is not None else None
+    if call.is_module:  # the Rearrange layer: the pattern is the construction's
+        given = constructor_argument(call, 0, "pattern")
+        text = getattr(given, "value", None)
+    else:
+        argument = None if call.args is None else call.args.get(0, "pattern")
+        text = getattr(argument.expression, "value", None) if argument is not None else None
     if not isinstance(text, str) or text.count("->") != 1:
         return None
     left, right = (_side(part) for part in text.split("->"))
@@ -57,6 +63,15 @@ def _pattern(call: Call) -> tuple[list[_Axis], list[_Axis]] | None:
 
 
 def _keywords(call: Call) -> dict[str, Size | None]:
+    if call.is_module:
+        built = call.constructor
+        if built is None:
+            return {}
+        return {
+            name: size_of(argument, AnyType(TypeOfAny.special_form))
+            for argument, name in zip(built.args, built.arg_names, strict=False)
+            if name is not None and name not in ("pattern", "reduction")
+        }
     if call.args is None:
         return {}
     return {name: call.args.size(None, name) for name in call.args.keyword if name not in ("pattern", "reduction")}

@@ -35,10 +35,11 @@ from ._calls import (
     relax_method,
 )
 from ._carrier import TensorView, is_tensor_info, make_tensor_generic, tensor_view
+from ._idioms import map_result
 from ._members import container_function_hook, container_method_hook, member_attribute_hook
 from ._messages import revealed
 from ._names import REVEAL_FULLNAME
-from ._operations import RuleIndex, attribute_result, function_result, method_result
+from ._operations import RuleIndex, attribute_result, function_result, function_result_of, method_result
 from ._overrides import check_forward_override, is_module_class
 from ._rules import Rule, load_rules
 from ._shapes import INT_OPERATORS, assigned_type, int_arithmetic
@@ -118,6 +119,8 @@ class Checker:
             return partial(check_function_call, target)
         rule = self._rules.function_rule(fullname, self._lookup)
         if rule is None:
+            if fullname == "builtins.map":
+                return partial(map_result, self._function_rule, partial(function_result_of, self._lookup))
             return container_function_hook(fullname)  # zip(self.a, self.b), enumerate(self.h): see _members
         return partial(function_result, rule, self._lookup)
 
@@ -153,6 +156,9 @@ class Checker:
             return None  # torch's and the standard library's callables declare no neural types: skip the walk
         symbol = self._lookup_symbol(fullname)
         return None if symbol is None else function_target(symbol.node, self._targets)
+
+    def _function_rule(self, fullname: str) -> Rule | None:
+        return self._rules.function_rule(fullname, self._lookup)
 
     def _forward_result(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         owner, _, method = fullname.rpartition(".")

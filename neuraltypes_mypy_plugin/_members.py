@@ -35,6 +35,7 @@ from mypy.nodes import (
     DictExpr,
     Expression,
     ExpressionStmt,
+    FloatExpr,
     ForStmt,
     FuncDef,
     GeneratorExpr,
@@ -48,6 +49,7 @@ from mypy.nodes import (
     MypyFile,
     NameExpr,
     OperatorAssignmentStmt,
+    OpExpr,
     OverloadedFuncDef,
     RefExpr,
     SliceExpr,
@@ -476,6 +478,11 @@ def _chain_type(chain: Sequence[TypeInfo], name: str, api: Any) -> Type | None:
 
 def _assigned_type(records: list[_Assigned], api: Any) -> Type | None:
     values = [value for record in records for value in record.values]
+    numbers = {_number(value) for value in values}
+    number = numbers.pop() if len(numbers) == 1 else None
+    if values and number is not None:
+        found: Instance = api.named_generic_type(number, [])  # self.scale = dim_head ** -0.5: a float
+        return found
     classes = {_module_class(value) for value in values}
     if not values or len(classes) != 1:
         return None  # no assignment read, one that is not a module call, or two classes: unknown
@@ -490,6 +497,35 @@ def _assigned_type(records: list[_Assigned], api: Any) -> Type | None:
     call = values[0]
     assert isinstance(call, CallExpr)
     return _container(info, call, added, api)
+
+
+_FLOAT_FUNCTIONS = frozenset({"math.sqrt", "math.log", "math.exp", "math.pow"})
+
+
+def _number(expression: Expression | None) -> str | None:
+    """``builtins.float`` or ``builtins.int`` for arithmetic on a number literal (``dim_head ** -0.5``,
+    ``1.0 / math.sqrt(d)``, ``2 * n``); None for anything else (``config.n_head`` may be anything).
+
+    Such an attribute left ``Any`` would make ``x * self.scale`` ``Any`` too: mypy gives up on an operation
+    with an ``Any`` operand, and the tensor's neural type would be lost."""
+    if isinstance(expression, FloatExpr):
+        return "builtins.float"
+    if isinstance(expression, IntExpr):
+        return "builtins.int"
+    if isinstance(expression, UnaryExpr) and expression.op in "-+":
+        return _number(expression.expr)
+    if isinstance(expression, CallExpr) and isinstance(expression.callee, RefExpr):
+        return "builtins.float" if expression.callee.fullname in _FLOAT_FUNCTIONS else None
+    if isinstance(expression, OpExpr) and expression.op in ("+", "-", "*", "/", "//", "**", "%"):
+        sides = [_number(expression.left), _number(expression.right)]
+        if sides == [None, None]:
+            return None
+        if "builtins.float" in sides or expression.op == "/" or (expression.op == "**" and sides[1] != "builtins.int"):
+            return "builtins.float"
+        if expression.op == "**" and isinstance(expression.right, UnaryExpr):
+            return "builtins.float"
+        return "builtins.int" if None not in sides else None
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -743,9 +779,10 @@ def _int(expression: Expression) -> int | None:
 class _ItemMessages:
     """The checker's API, naming the item in the messages of its call: ``"forward" of "Block" (item 2 of "net")``."""
 
-    def __init__(self, api: Any, where: str) -> None:
+    def __init__(self, api: Any, where: str, construction: CallExpr | None = None) -> None:
         self._api = api
         self._where = where
+        self.construction = construction  # the call that built the item: rules of layers read their arguments
 
     def fail(self, msg: str, context: Any, *, code: Any = None) -> Any:
         named = msg.replace(" has incompatible ", f" ({self._where}) has incompatible ", 1)
@@ -763,10 +800,27 @@ def _call_sequential(method_hook: Callable[[str], Callable[[MethodContext], Type
         return ctx.default_return_type
     label = _label(ctx.context)
     current: Type = ctx.arg_types[0][0]
+    built = _item_constructions(ctx, len(fixed))
     for index, item in enumerate(fixed):
-        current = _call_item(method_hook, item, current, ctx, f'item {index} of "{label}"')
+        where = f'item {index} of "{label}"'
+        current = _call_item(method_hook, item, current, ctx, where, built[index])
     view = tensor_view(current)
     return current if view is not None and view.known else ctx.default_return_type
+
+
+def _item_constructions(ctx: MethodContext, count: int) -> list[CallExpr | None]:
+    """The calls that built each item of the ``nn.Sequential`` called (``self.net(x)``), when its construction
+    lists them: rules of layers built with arguments (``Rearrange("b c h w -> b (h w) c")``) read them."""
+    context = ctx.context
+    callee = context.callee if isinstance(context, CallExpr) else None
+    found: list[CallExpr | None] = [None] * count
+    if not isinstance(callee, MemberExpr):
+        return found
+    owner = get_proper_type(ctx.api.get_expression_type(callee.expr))
+    built = constructor_call(owner.type, callee.name) if isinstance(owner, Instance) else None
+    if built is None or any(kind != ARG_POS for kind in built.arg_kinds) or len(built.args) != count:
+        return found
+    return [arg if isinstance(arg, CallExpr) else None for arg in built.args]
 
 
 def _label(context: Any) -> str:
@@ -780,6 +834,7 @@ def _call_item(
     source: Type,
     ctx: MethodContext,
     where: str,
+    built: CallExpr | None = None,
 ) -> Type:
     proper = get_proper_type(item)
     if not isinstance(proper, Instance):
@@ -796,7 +851,7 @@ def _call_item(
         arg_names=[[None]],
         args=[[TempNode(source, context=ctx.context)]],  # the previous item's result, as an expression
         default_return_type=declared,
-        api=cast(CheckerPluginInterface, _ItemMessages(ctx.api, where)),
+        api=cast(CheckerPluginInterface, _ItemMessages(ctx.api, where, built)),
     )
     return hook(call)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from mypy.nodes import (
+    CallExpr,
     Expression,
     IntExpr,
     ListExpr,
+    MemberExpr,
     NameExpr,
     OpExpr,
     StrExpr,
@@ -21,6 +23,7 @@ from mypy.types import AnyType, Instance, TupleType, Type, TypeOfAny, get_proper
 
 from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
 from ._lookup import Lookup
+from ._members import constructor_call
 from ._messages import NEURAL_TYPE
 from ._names import TENSOR_FULLNAME
 from ._rules import Rule
@@ -86,14 +89,15 @@ def function_result(rule: Rule, lookup: Lookup, ctx: FunctionContext) -> Type:
     return _result(rule, lookup, ctx, _first_argument(ctx), _item_types(ctx))
 
 
+def function_result_of(lookup: Lookup, rule: Rule, ctx: FunctionContext) -> Type:
+    """``function_result`` with the rule second: the form ``map(lambda t: op(t), items)`` applies it in."""
+    return function_result(rule, lookup, ctx)
+
+
 def method_result(rule: Rule, lookup: Lookup, ctx: MethodContext) -> Type:
     source: Type | None
     method = rule.target.rpartition(".")[2]
-    left = _first_argument(ctx) if rule.is_method and method in _REFLECTED and rule.transform == "Keep" else None
-    if left is not None:
-        # `a / b` typed as `b.__rtruediv__(a)`: an element-wise result means what its left operand means
-        source = left if tensor_view(left) is not None else ctx.type
-    elif rule.is_method:
+    if rule.is_method:
         receiver = receiver_expression(ctx.context, method)
         source = ctx.type if receiver is None else assigned_type(receiver, ctx.type, ctx.api)
     else:
@@ -112,9 +116,6 @@ def attribute_result(rule: Rule, lookup: Lookup, ctx: AttributeContext) -> Type:
         ctx.api.fail(str(violation), ctx.context, code=NEURAL_TYPE)
         return ctx.default_attr_type
     return _typed(result, ctx.default_attr_type, ctx.api)
-
-
-_REFLECTED = frozenset({"__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rfloordiv__", "__rpow__"})
 
 
 def _first_argument(ctx: FunctionContext | MethodContext) -> Type | None:
@@ -157,7 +158,8 @@ def _result(
         _operands(ctx), ctx.arg_kinds, ctx.arg_names, ctx.arg_types, skip, ctx.api.get_expression_type, ctx.api
     )
     is_module = rule.target.endswith(".__call__")
-    call = Call(sources[0], tuple(sources), _arguments(rule, ctx), element, arguments, is_module)
+    constructor = module_constructor(ctx) if is_module else None
+    call = Call(sources[0], tuple(sources), _arguments(rule, ctx), element, arguments, is_module, constructor)
     try:
         result = apply(rule, call)
     except Violation as violation:
@@ -182,6 +184,20 @@ def _fallback(rule: Rule, lookup: Lookup, default: Type) -> Type:
         return default
     tensor = lookup(TENSOR_FULLNAME)
     return unknown_tensor(tensor) if isinstance(tensor, TypeInfo) else default
+
+
+def module_constructor(ctx: FunctionContext | MethodContext) -> CallExpr | None:
+    """The call that built the module being called: ``self.glu(x)`` -> ``nn.GLU(dim=1)`` from ``__init__``; for an
+    item of an ``nn.Sequential``, the item's own construction, which the chain hands over with the API."""
+    construction = getattr(ctx.api, "construction", None)  # an item of an nn.Sequential (see _members)
+    if isinstance(construction, CallExpr):
+        return construction
+    context = ctx.context
+    callee = context.callee if isinstance(context, CallExpr) else None
+    if not isinstance(callee, MemberExpr):
+        return None
+    owner = get_proper_type(ctx.api.get_expression_type(callee.expr))
+    return constructor_call(owner.type, callee.name) if isinstance(owner, Instance) else None
 
 
 def _operands(ctx: FunctionContext | MethodContext) -> list[list[Expression]]:

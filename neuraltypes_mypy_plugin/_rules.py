@@ -26,7 +26,7 @@ TRANSFORMS = frozenset(
         "EinopsRepeat", "EinopsReduce",
         # contractions, losses, sampling (_contractions)
         "Matmul", "RMatmul", "Attention", "MultiheadAttention", "Einsum", "CrossEntropy", "NllLoss", "TopK",
-        "Sample", "Sort",
+        "Sample", "Sort", "CtcLoss", "Glu", "Broadcast", "RBroadcast", "Compare",
     }
 )  # fmt: skip
 

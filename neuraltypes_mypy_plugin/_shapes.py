@@ -280,7 +280,8 @@ def kind_name(token: str) -> str | None:
 
 
 def render(kind: str | None, size: Size | None) -> str:
-    """The token of an axis of the kind named ``kind`` (None: unknown) and ``size`` (None: unknown)."""
+    """The token of an axis of the kind named ``kind`` and ``size`` (None: unknown). Without a kind, a size
+    computed from one of NeMo's axis names takes its kind (``C//n_head``); ``kind="?"`` says the axis has none."""
     if size is None:
         return UNKNOWN_AXIS
     text = str(size)
@@ -288,7 +289,7 @@ def render(kind: str | None, size: Size | None) -> str:
         return UNKNOWN_AXIS
     if kind is None:
         kind = _nemo_kind_of(size)
-    if kind is None:
+    if kind is None or kind == UNKNOWN_AXIS:
         return f"{UNKNOWN_AXIS}:{text}"
     if text == kind:
         return kind
@@ -316,7 +317,9 @@ def kind_for(size: Size | None, tokens: Sequence[str]) -> str | None:
         return None
     names = {name for name, power in size.factors if power > 0}
     kinds = {kind for kind in map(kind_name, tokens) if kind is not None and kind in names}
-    return kinds.pop() if len(kinds) == 1 else None
+    if len(kinds) > 1:
+        return UNKNOWN_AXIS  # made of axes of several kinds (``(h w)``, ``B*T``): of none of them
+    return kinds.pop() if kinds else None
 
 
 # Arithmetic on sizes ---------------------------------------------------------------------------------------

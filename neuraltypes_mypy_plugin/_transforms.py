@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from mypy.nodes import ARG_POS, CallExpr, Expression
 from mypy.types import Instance
 
 from neuraltypes.core import AxisType
@@ -37,6 +38,7 @@ class Call(NamedTuple):
     element: Instance | None
     args: Arguments | None = None
     is_module: bool = False
+    constructor: CallExpr | None = None
 
 
 class Violation(Exception):
@@ -61,8 +63,21 @@ Result = TensorView | Ints | Pieces | tuple["TensorView | None", ...] | None
 # Transforms whose result means what the source meant: when they cannot tell the axes, the element type stays.
 MEANING_KEPT = frozenset(
     {"Keep", "KeepAxes", "Swap", "Permute", "Reverse", "Drop", "Rearrange", "View", "Flatten", "Unflatten",
-     "Unsqueeze", "Squeeze", "Expand", "Repeat", "Index", "EinopsRepeat", "EinopsReduce"}
+     "Unsqueeze", "Squeeze", "Expand", "Repeat", "Index", "EinopsRepeat", "EinopsReduce", "Broadcast", "RBroadcast",
+     "Glu"}
 )  # fmt: skip
+
+
+def constructor_argument(call: Call, position: int, name: str) -> Expression | None:
+    """An argument of the call that built the module (``nn.GLU(dim=1)``), by keyword or position."""
+    built = call.constructor
+    if built is None:
+        return None
+    for argument, argument_name in zip(built.args, built.arg_names, strict=False):
+        if argument_name == name:
+            return argument
+    positional = [a for a, kind in zip(built.args, built.arg_kinds, strict=False) if kind == ARG_POS]
+    return positional[position] if position < len(positional) else None
 
 
 def known_tokens(view: TensorView) -> list[str] | None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from neuraltypes.core import AxisKind, axis_kind_of_name
+
 from . import _contractions, _einops, _reshapes
 from ._carrier import TensorView
 from ._rules import Rule
-from ._transforms import MEANING_KEPT, Call, Result, apply_basic, finish
+from ._shapes import kind_name
+from ._transforms import MEANING_KEPT, Call, Result, Violation, apply_basic, finish, known_tokens
 
 _EXTENDED: dict[str, Callable[[Any, Call], Result]] = {
     "Rearrange": _einops.rearrange,
@@ -29,6 +32,11 @@ _EXTENDED: dict[str, Callable[[Any, Call], Result]] = {
     "RMatmul": _contractions.reflected_matmul,
     "Attention": _contractions.attention,
     "MultiheadAttention": _contractions.multihead_attention,
+    "CtcLoss": _contractions.ctc_loss,
+    "Glu": _contractions.glu,
+    "Broadcast": _contractions.broadcast,
+    "RBroadcast": _contractions.reflected_broadcast,
+    "Compare": _contractions.compare,
     "Einsum": _contractions.einsum,
     "CrossEntropy": _contractions.cross_entropy,
     "NllLoss": _contractions.nll_loss,
@@ -41,12 +49,32 @@ _EXTENDED: dict[str, Callable[[Any, Call], Result]] = {
 _OWN_ELEMENTS = frozenset({"TopK", "Sort", "Sample", "MultiheadAttention"})
 
 
+# Operations that normalize over an axis or pick along it: over the batch axis they mix the examples of a batch.
+_OVER_AN_AXIS = frozenset({"softmax", "log_softmax", "argmax", "argmin"})
+
+
+def _check_batch_axis(rule: Rule, call: Call) -> None:
+    name = rule.target.rpartition(".")[2]
+    tokens = known_tokens(call.source) if name in _OVER_AN_AXIS else None
+    dim = call.argument("dim") if tokens is not None else None
+    if tokens is None or isinstance(dim, bool) or not isinstance(dim, int) or not -len(tokens) <= dim < len(tokens):
+        return
+    token = tokens[dim]
+    kind = kind_name(token)
+    if kind is not None and axis_kind_of_name(kind) is AxisKind.Batch:
+        raise Violation(
+            f'{name} over axis {dim} ("{token}") of "{" ".join(tokens)}" runs across the examples of a batch; '
+            "name the axis of the classes (dim=-1)"
+        )
+
+
 def apply(rule: Rule, call: Call) -> Result:
     """The result of one call under its rule; raises ``Violation`` for a call that is wrong for every size.
 
     When the transform cannot tell the axes, a transform that keeps meaning keeps the element type, and a rule
     that sets one (``softmax`` gives ``ProbsType``) sets it: the meaning is known even where the axes are not.
     """
+    _check_batch_axis(rule, call)
     transform = _EXTENDED.get(rule.transform)
     result = apply_basic(rule, call) if transform is None else transform(rule, call)
     if result is None:

@@ -54,9 +54,9 @@ class Attention(nn.Module):
 
 def sizes_and_reshapes(x: Hidden, n: int) -> None:
     B, T, C = x.shape
-    reveal_neural_type(x.view(B * T, C))  # N: Neural type is NT[Tensor, "B*T C", EncodedRepresentation]
-    reveal_neural_type(x.flatten(0, 1))  # N: Neural type is NT[Tensor, "B*T C", EncodedRepresentation]
-    reveal_neural_type(x.reshape(-1))  # N: Neural type is NT[Tensor, "B*T*C", EncodedRepresentation]
+    reveal_neural_type(x.view(B * T, C))  # N: Neural type is NT[Tensor, "?:B*T C", EncodedRepresentation]
+    reveal_neural_type(x.flatten(0, 1))  # N: Neural type is NT[Tensor, "?:B*T C", EncodedRepresentation]
+    reveal_neural_type(x.reshape(-1))  # N: Neural type is NT[Tensor, "?:B*T*C", EncodedRepresentation]
     reveal_neural_type(x.unflatten(2, (2, C // 2)))  # N: Neural type is NT[Tensor, "B T ?:2 C//2", EncodedRepresentation]
     a, b = x.chunk(2, dim=-1)
     reveal_neural_type(a)  # N: Neural type is NT[Tensor, "B T C//2", EncodedRepresentation]

@@ -87,3 +87,9 @@ class NLLLoss:
 
 class MultiheadAttention:
     def __call__(self, query, key, value) -> MultiheadAttention: ...
+
+class CTCLoss:
+    def __call__(self, log_probs, targets) -> CtcLoss[LossType]: ...
+
+class GLU:
+    def __call__(self, input) -> Glu: ...
