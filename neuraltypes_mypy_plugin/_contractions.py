@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mypy.nodes import IntExpr, NameExpr, StrExpr, UnaryExpr
-from mypy.types import Instance
+from mypy.nodes import IntExpr, ListExpr, NameExpr, StrExpr, TupleExpr, UnaryExpr
+from mypy.types import AnyType, Instance, TypeOfAny
 
 from neuraltypes.core import Size, axis_kind_of_name, provably_different
 
 from ._carrier import UNKNOWN_AXIS, TensorView
-from ._shapes import is_unknown_kind, kind_name, render, token_size
+from ._shapes import is_unknown_kind, kind_name, render, size_of, token_size
 from ._transforms import Call, Violation, constructor_argument, known_tokens, with_tokens
 
 _ELEMENTS = "neuraltypes.core._elements."
@@ -337,6 +337,107 @@ def broadcast(rule: object, call: Call) -> TensorView | None:
     return _broadcast_result(call, keep_element=True)
 
 
+def _check_lined_up(what: str, a: Sequence[str], b: Sequence[str]) -> None:
+    """Axes of two tensors lined up from the right must not differ in kind or size (an axis of size 1 stretches)."""
+    for x, y in zip(reversed(a), reversed(b), strict=False):
+        if _is_one(x) or _is_one(y):
+            continue
+        kinds = _kind(x), _kind(y)
+        sizes = token_size(x), token_size(y)
+        if None not in kinds and "any" not in kinds and kinds[0] != kinds[1]:
+            why = "their kinds differ"
+        elif sizes[0] is not None and sizes[1] is not None and provably_different(sizes[0], sizes[1]):
+            why = "their sizes differ"
+        else:
+            continue
+        raise Violation(
+            f'{what} {_spelled(a)} with {_spelled(b)} lines up axis "{x}" with axis "{y}": {why} (add the missing '
+            "axis with [..., None] or .unsqueeze(), or move the axes first)"
+        )
+
+
+def masked_fill(rule: object, call: Call) -> TensorView | None:
+    """``x.masked_fill(mask, value)``: the mask broadcasts to ``x``; the result is ``x``'s type."""
+    a = known_tokens(call.source)
+    mask = None if call.args is None else call.args.tensor(0, "mask")
+    b = None if mask is None else known_tokens(mask)
+    if a is not None and b is not None:
+        _check_lined_up("Masking", a, b)
+    return call.source
+
+
+def convolution(rule: object, call: Call) -> TensorView | None:
+    """``nn.Conv1d``/``nn.Conv2d``: channels first, ``(N, C, L)`` / ``(N, C, H, W)``; the channels and the
+    convolved axes get new sizes (unknown here). A time or spatial axis where the channels go, with the channels
+    last, is an error: the input is channels-last."""
+    tokens = known_tokens(call.source)
+    spatial = 1 if rule_name(rule) == "Conv1d" else 2
+    if tokens is None or len(tokens) < spatial + 1:
+        return None
+    channels, last = _kind(tokens[-spatial - 1]), _kind(tokens[-1])
+    if channels in ("time", "height", "width") and last == "dimension":
+        raise Violation(
+            f"{rule_name(rule)} takes its channels first, ({'N, C, L' if spatial == 1 else 'N, C, H, W'}); it got "
+            f"{_spelled(tokens)}, channels last: move the channels first (e.g. .transpose(1, 2))"
+        )
+    out_channels = _constructed_size(call, 1, "out_channels")
+    lead = tokens[: -spatial - 1]
+    channel = render(kind_name(tokens[-spatial - 1]), out_channels) if out_channels is not None else "?"
+    lengths = [_convolved(call, token, index) for index, token in enumerate(tokens[-spatial:])]
+    return TensorView(call.source.info, " ".join([*lead, channel, *lengths]), None, call.source.dtype)
+
+
+def _constructed_size(call: Call, position: int, name: str) -> Size | None:
+    given = constructor_argument(call, position, name)
+    if given is None:
+        return None
+    if isinstance(given, TupleExpr):
+        return None
+    return size_of(given, AnyType(TypeOfAny.special_form))
+
+
+def _per_axis(call: Call, position: int, name: str, index: int, default: int) -> Size | None:
+    given = constructor_argument(call, position, name)
+    if given is None:
+        return Size.constant(default) if call.constructor is not None else None
+    if isinstance(given, TupleExpr):
+        given = given.items[index] if index < len(given.items) else None
+        if given is None:
+            return None
+    if isinstance(given, StrExpr):
+        return None
+    return size_of(given, AnyType(TypeOfAny.special_form))
+
+
+def _convolved(call: Call, token: str, index: int) -> str:
+    """A convolved axis: ``(L + 2p - d(k - 1) - 1) // s + 1``, with the construction's sizes; its kind kept."""
+    length = token_size(token)
+    kernel = _per_axis(call, 2, "kernel_size", index, 1)
+    stride = _per_axis(call, 3, "stride", index, 1)
+    padding = _per_axis(call, 4, "padding", index, 0)
+    dilation = _per_axis(call, 5, "dilation", index, 1)
+    same = constructor_argument(call, 4, "padding")
+    if isinstance(same, StrExpr) and same.value == "same" and length is not None:
+        return token
+    if None in (length, kernel, stride, padding, dilation):
+        return "?"
+    assert length is not None and kernel is not None and stride is not None and padding is not None
+    assert dilation is not None
+    one = Size.constant(1)
+    reach = dilation * kernel.add(one, -1)
+    spanned = length.add(Size.constant(2) * padding).add(reach, -1).add(one, -1)
+    result = spanned if stride == one else spanned.divide(stride)
+    result = result.add(one)
+    if result == length:
+        return token
+    return render(kind_name(token), result)
+
+
+def rule_name(rule: object) -> str:
+    target = getattr(rule, "target", "")
+    return str(target).rpartition(".")[0].rpartition(".")[2]
+
+
 def reflected_broadcast(rule: object, call: Call) -> TensorView | None:
     """``a + b`` typed as ``b.__radd__(a)``, as mypy does for two tensors: ``a`` comes first and lends meaning."""
     other = None if call.args is None else call.args.tensor(0, "other")
@@ -361,14 +462,85 @@ def _broadcast_result(call: Call, keep_element: bool, other: TensorView | None =
         return None
     if b is None:  # a number, or a tensor of unknown axes (taken to fit): the tensor's own axes
         return TensorView(call.source.info, call.source.axes, element, call.source.dtype if keep_element else None)
-    for x, y in zip(reversed(a), reversed(b), strict=False):
-        if _is_one(x) or _is_one(y):
-            continue
-        kinds = _kind(x), _kind(y)
-        if None not in kinds and "any" not in kinds and kinds[0] != kinds[1]:
-            raise Violation(
-                f'Broadcasting {_spelled(a)} with {_spelled(b)} lines up axis "{x}" with axis "{y}": their kinds '
-                "differ (add the missing axis with [..., None] or .unsqueeze(), or move the axes first)"
-            )
+    _check_lined_up("Broadcasting", a, b)
     tokens = _broadcast(a, b) if len(a) >= len(b) else _broadcast(b, a)
     return TensorView(call.source.info, " ".join(tokens), element, call.source.dtype if keep_element else None)
+
+
+def concat(rule: object, call: Call) -> TensorView | None:
+    """``torch.cat(tensors, dim)``: every axis but ``dim`` must agree; ``dim`` adds up."""
+    dim = call.argument("dim")
+    position = 0 if dim is None else dim
+    lists = [known_tokens(view) for view in call.sources]
+    if not lists or any(tokens is None for tokens in lists) or not isinstance(position, int):
+        return None
+    known = [tokens for tokens in lists if tokens is not None]
+    rank = len(known[0])
+    if any(len(tokens) != rank for tokens in known) or not -rank <= position < rank:
+        return None
+    position %= rank
+    first = known[0]
+    for tokens in known[1:]:
+        for index in range(rank):
+            why = None if index == position else _why_apart(first[index], tokens[index])
+            if why is not None:
+                raise Violation(
+                    f'cat along axis {position} joins {_spelled(first)} with {_spelled(tokens)}: axis {index} "'
+                    f'{first[index]}" faces "{tokens[index]}": {why}; only the joined axis may differ'
+                )
+    result = [next((t[i] for t in known if not is_unknown_kind(t[i])), first[i]) for i in range(rank)]
+    total: Size | None = Size.constant(0)
+    for tokens in known:
+        size = token_size(tokens[position])
+        total = None if total is None or size is None else total.add(size)
+    kinds = {kind_name(tokens[position]) for tokens in known}
+    result[position] = render(kinds.pop() if len(kinds) == 1 else UNKNOWN_AXIS, total)
+    elements = {None if view.element is None else view.element.type.fullname for view in call.sources}
+    element = call.source.element if len(elements) == 1 else None
+    return TensorView(call.source.info, " ".join(result), element, call.source.dtype)
+
+
+def linear(rule: object, call: Call) -> TensorView | None:
+    """``nn.Linear(in, out)(x)``: the last axis becomes ``out`` features, of unknown kind; meaning unknown."""
+    tokens = known_tokens(call.source)
+    if tokens is None:
+        return None
+    out = _constructed_size(call, 1, "out_features")
+    return TensorView(call.source.info, " ".join([*tokens[:-1], render(UNKNOWN_AXIS, out)]), None, call.source.dtype)
+
+
+def embedding(rule: object, call: Call) -> TensorView | None:
+    """``nn.Embedding(n, dim)(ids)``: a new last axis of ``dim`` features; meaning unknown."""
+    tokens = known_tokens(call.source)
+    if tokens is None:
+        return None
+    dim = _constructed_size(call, 1, "embedding_dim")
+    return TensorView(call.source.info, " ".join([*tokens, render(UNKNOWN_AXIS, dim)]), None, None)
+
+
+def arange(rule: object, call: Call) -> TensorView | None:
+    """``torch.arange(end)``, ``torch.arange(start, end)``: one axis of ``end - start`` steps."""
+    if call.args is None or call.args.starred or len(call.args.positional) not in (1, 2):
+        return None
+    if len(call.args.positional) == 1:
+        size = call.args.size(0)
+    else:
+        start, end = call.args.size(0), call.args.size(1)
+        size = None if start is None or end is None else end.add(start, -1)
+    return TensorView(call.source.info, render(None, size), None, None)
+
+
+def factory(rule: object, call: Call) -> TensorView | None:
+    """``torch.zeros(B, T)``, ``torch.randn((B, T))``, ``torch.randint(low, high, (B, T))``: axes of those sizes."""
+    if call.args is None or call.args.starred or not call.args.positional:
+        return None
+    shape = next((a for a in reversed(call.args.positional) if isinstance(a.expression, (TupleExpr, ListExpr))), None)
+    if shape is not None:
+        sizes = call.args.sizes_from(call.args.positional.index(shape), "size")
+    elif getattr(rule, "target", "").endswith("randint"):
+        return None
+    else:
+        sizes = call.args.sizes_from(0, "size")
+    if sizes is None:
+        return None
+    return TensorView(call.source.info, " ".join(render(None, size) for size in sizes), None, None)

@@ -148,12 +148,16 @@ def _result(
         source = next((t for t in actuals if tensor_view(t) is not None), None)
     sources = _tensors_in(source) if items is None else [v for v in map(tensor_view, items) if v is not None]
     fallback = _fallback(rule, lookup, ctx.default_return_type)
+    if rule.transform in _FACTORIES:  # torch.zeros(B, T): no tensor goes in
+        tensor = lookup(TENSOR_FULLNAME)
+        sources = [TensorView(tensor, None, None, None)] if isinstance(tensor, TypeInfo) else []
     if not sources:
         return fallback
     element = _element(rule, lookup)
-    if not any(view.known for view in sources) and element is None and rule.dtype is None:
+    unknown = not any(view.known for view in sources) and element is None and rule.dtype is None
+    if unknown and rule.transform not in _FACTORIES:
         return fallback
-    skip = 0 if rule.is_method or rule.transform == "Einsum" else 1
+    skip = 0 if rule.is_method or rule.transform == "Einsum" or rule.transform in _FACTORIES else 1
     arguments = Arguments(
         _operands(ctx), ctx.arg_kinds, ctx.arg_names, ctx.arg_types, skip, ctx.api.get_expression_type, ctx.api
     )
@@ -171,6 +175,9 @@ def _result(
             return proper  # the source's own type, unchanged (an element-wise operation): nothing to build
     return _typed(result, fallback, ctx.api)
 
+
+# Transforms that make a tensor from sizes alone.
+_FACTORIES = frozenset({"Arange", "Factory"})
 
 # Transforms whose result is not one tensor (sizes, tuples of tensors).
 _NOT_A_TENSOR = frozenset({"Sizes", "Split", "Chunk", "TopK", "Sort", "MultiheadAttention"})

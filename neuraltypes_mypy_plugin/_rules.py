@@ -26,7 +26,11 @@ TRANSFORMS = frozenset(
         "EinopsRepeat", "EinopsReduce",
         # contractions, losses, sampling (_contractions)
         "Matmul", "RMatmul", "Attention", "MultiheadAttention", "Einsum", "CrossEntropy", "NllLoss", "TopK",
-        "Sample", "Sort", "CtcLoss", "Glu", "Broadcast", "RBroadcast", "Compare",
+        "Sample", "Sort", "CtcLoss", "Glu", "MaskedFill",
+        # layers and factories (_contractions)
+        "Convolution", "Linear", "Embedding", "Arange", "Factory",
+        # element-wise (_contractions)
+        "Broadcast", "RBroadcast", "Compare",
     }
 )  # fmt: skip
 

@@ -315,7 +315,7 @@ def kind_for(size: Size | None, tokens: Sequence[str]) -> str | None:
     """The kind of an axis made from ``tokens``: theirs, when exactly one of them lends its name to ``size``."""
     if size is None:
         return None
-    names = {name for name, power in size.factors if power > 0}
+    names = size.names
     kinds = {kind for kind in map(kind_name, tokens) if kind is not None and kind in names}
     if len(kinds) > 1:
         return UNKNOWN_AXIS  # made of axes of several kinds (``(h w)``, ``B*T``): of none of them

@@ -28,7 +28,8 @@ def test_shipped_rules_cover_the_common_operations() -> None:
     )
     assert rules["torch.Tensor.T"].is_attribute
     assert rules["torch.Tensor.argmax"].dtype == "int64"
-    assert rules["torch.nn.Linear.__call__"].transform == "Resize"
+    assert rules["torch.nn.Linear.__call__"].transform == "Linear"
+    assert rules["einops.layers.torch.Rearrange.__call__"].transform == "Rearrange"
     assert not rules["torch.nn.Linear.__call__"].is_method
     assert rules["einops.rearrange"].arguments == ("pattern",)
 

@@ -34,34 +34,51 @@ __all__ = [
 _WINDOW = 4  # the most axes one run of a reshape may take on each side, when found by products
 
 
+Monomial = tuple[tuple[str, int], ...]  # (symbol, exponent) pairs, in the order the symbols appeared
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Size:
-    """``coefficient * product(symbol ** exponent)``; factors keep the order they appeared in, for display."""
+    """A sum of terms ``coefficient * product(symbol ** exponent)``: ``T - 1``, ``C // n_head``, ``2*C + 1``.
 
-    coefficient: Fraction
-    factors: tuple[tuple[str, int], ...] = ()
+    Terms keep the order they appeared in, for display; two sizes are equal when their terms are. Division by a
+    sum (``x // (T - 1)``) makes the sum a symbol of its own.
+    """
+
+    terms: tuple[tuple[Monomial, Fraction], ...] = ()
 
     @staticmethod
-    def constant(value: int) -> Size:
-        return Size(Fraction(value))
+    def constant(value: int | Fraction) -> Size:
+        return Size((((), Fraction(value)),)) if value else Size()
 
     @staticmethod
     def symbol(name: str) -> Size:
-        return Size(Fraction(1), ((name, 1),))
+        return Size(((((name, 1),), Fraction(1)),))
+
+    @property
+    def factors(self) -> Monomial:
+        """The symbols of a single term (``C // n_head``: C, n_head); of the first term of a sum."""
+        return self.terms[0][0] if self.terms else ()
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every symbol with a positive exponent in some term."""
+        return frozenset(name for monomial, _ in self.terms for name, power in monomial if power > 0)
 
     @property
     def is_constant(self) -> bool:
-        return not self.factors
+        return all(not monomial for monomial, _ in self.terms)
 
     @property
     def value(self) -> int | None:
         """The size as an int, when it is a whole constant."""
-        if self.factors or self.coefficient.denominator != 1:
+        if not self.is_constant:
             return None
-        return int(self.coefficient)
+        total = sum((coefficient for _, coefficient in self.terms), Fraction(0))
+        return int(total) if total.denominator == 1 else None
 
-    def _key(self) -> tuple[Fraction, tuple[tuple[str, int], ...]]:
-        return self.coefficient, tuple(sorted(self.factors))
+    def _key(self) -> frozenset[tuple[Monomial, Fraction]]:
+        return frozenset((tuple(sorted(monomial)), coefficient) for monomial, coefficient in self.terms)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Size) and self._key() == other._key()
@@ -69,56 +86,79 @@ class Size:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def add(self, other: Size, sign: int = 1) -> Size:
+        """``self + other`` (``sign=-1``: minus), like terms folded."""
+        merged: dict[Monomial, Fraction] = {}
+        order: dict[Monomial, Monomial] = {}
+        for monomial, coefficient in (*self.terms, *((m, sign * c) for m, c in other.terms)):
+            key = tuple(sorted(monomial))
+            order.setdefault(key, monomial)
+            merged[key] = merged.get(key, Fraction(0)) + coefficient
+        return Size(tuple((order[key], value) for key, value in merged.items() if value))
+
     def __mul__(self, other: Size) -> Size:
-        exponents = dict(self.factors)
-        for name, power in other.factors:
-            exponents[name] = exponents.get(name, 0) + power
-        return Size(self.coefficient * other.coefficient, tuple((n, p) for n, p in exponents.items() if p))
+        result = Size()
+        for left, a in self.terms:
+            for right, b in other.terms:
+                exponents = dict(left)
+                for name, power in right:
+                    exponents[name] = exponents.get(name, 0) + power
+                monomial = tuple((n, p) for n, p in exponents.items() if p)
+                result = result.add(Size(((monomial, a * b),)))
+        return result
 
     def inverse(self) -> Size:
-        return Size(1 / self.coefficient, tuple((name, -power) for name, power in self.factors))
+        """``1 / self``: exact for one term; a sum becomes a symbol of its own (``(T-1)``)."""
+        if not self.terms:
+            raise ZeroDivisionError("a size divided by zero")
+        if len(self.terms) == 1:
+            monomial, coefficient = self.terms[0]
+            return Size(((tuple((name, -power) for name, power in monomial), 1 / coefficient),))
+        return Size(((((str(self), -1),), Fraction(1)),))
 
     def divide(self, other: Size) -> Size:
-        """Exact division (``//`` in a reshape, which must divide): ``C // n_head``."""
-        if other.coefficient == 0:
+        """Exact division (``//`` in a reshape, which must divide): ``C // n_head``; constants floor-divide."""
+        if not other.terms:
             raise ZeroDivisionError("a size divided by zero")
         if self.is_constant and other.is_constant:
-            return Size(Fraction(int(self.coefficient // other.coefficient)))
+            numerator, denominator = self.constant_value(), other.constant_value()
+            return Size.constant(Fraction(int(numerator // denominator)))
+        if self == other:
+            return Size.constant(1)
+        if len(self.terms) > 1 and other.is_constant:
+            # a sum divided by a number floors as a whole: (T-1)//2 is not T//2 - 1//2
+            return Size.symbol(str(self)) * other.inverse()
         return self * other.inverse()
 
-    def add(self, other: Size, sign: int = 1) -> Size:
-        """``self + other`` (``sign=-1``: minus): folded for constants and like terms, else an opaque symbol."""
-        if self._key()[1] == other._key()[1]:
-            coefficient = self.coefficient + sign * other.coefficient
-            return Size(coefficient, self.factors if coefficient else ())
-        if other.coefficient == 0:
-            return self
-        if self.coefficient == 0 and sign == 1:
-            return other
-        op = "+" if sign == 1 else "-"
-        return Size.symbol(f"{self}{op}{_operand(other, strict=sign == -1)}")
+    def constant_value(self) -> Fraction:
+        return sum((coefficient for _, coefficient in self.terms), Fraction(0))
 
     def __str__(self) -> str:
-        """The size as the axes grammar writes it: ``3*n_embd``, ``C//n_head``, ``(T-1)*B``."""
-        if self.coefficient == 1 and len(self.factors) == 1 and self.factors[0][1] == 1:
-            return self.factors[0][0]
-        numerator = [_factor_text(name) for name, power in self.factors for _ in range(max(power, 0))]
-        denominator = [_factor_text(name) for name, power in self.factors for _ in range(max(-power, 0))]
-        if self.coefficient.numerator != 1 or not numerator:
-            numerator.insert(0, str(self.coefficient.numerator))
-        if self.coefficient.denominator != 1:
-            denominator.insert(0, str(self.coefficient.denominator))
-        text = "*".join(numerator)
-        return text + "".join(f"//{d}" for d in denominator)
+        """The size as the axes grammar writes it: ``3*n_embd``, ``C//n_head``, ``T-1``, ``(T-1)*B``."""
+        if not self.terms:
+            return "0"
+        text = ""
+        for index, (monomial, coefficient) in enumerate(self.terms):
+            term = _term_text(monomial, abs(coefficient))
+            if index == 0:
+                text = f"-{term}" if coefficient < 0 else term
+            else:
+                text += f"{'-' if coefficient < 0 else '+'}{term}"
+        return text
+
+
+def _term_text(monomial: Monomial, coefficient: Fraction) -> str:
+    numerator = [_factor_text(name) for name, power in monomial for _ in range(max(power, 0))]
+    denominator = [_factor_text(name) for name, power in monomial for _ in range(max(-power, 0))]
+    if coefficient.numerator != 1 or not numerator:
+        numerator.insert(0, str(coefficient.numerator))
+    if coefficient.denominator != 1:
+        denominator.insert(0, str(coefficient.denominator))
+    return "*".join(numerator) + "".join(f"//{d}" for d in denominator)
 
 
 def _factor_text(name: str) -> str:
     return f"({name})" if any(op in name for op in "+-*/") else name
-
-
-def _operand(size: Size, *, strict: bool) -> str:
-    text = str(size)
-    return f"({text})" if strict and any(op in text for op in "+-") else text
 
 
 def size_of_expr(expr: DimExpr) -> Size:
@@ -136,9 +176,15 @@ def size_of_expr(expr: DimExpr) -> Size:
 
 
 def provably_different(first: Size, second: Size) -> bool:
-    """Whether two sizes differ for every value of their symbols: their ratio is a constant other than 1."""
-    ratio = first * second.inverse()
-    return ratio.is_constant and ratio.coefficient != 1
+    """Whether two sizes differ for every value of their symbols: their difference is a constant other than 0
+    (``T`` and ``T-1``), or their ratio a constant other than 1 (``C`` and ``2*C``)."""
+    difference = first.add(second, -1)
+    if difference.is_constant:
+        return difference.constant_value() != 0
+    if len(first.terms) == 1 and len(second.terms) == 1:
+        ratio = first * second.inverse()
+        return ratio.is_constant and ratio.constant_value() != 1
+    return False
 
 
 def infer_size(source: Sequence[Size | None], target: Sequence[Size | None], at: int) -> Size | None:

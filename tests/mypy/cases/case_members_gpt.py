@@ -107,7 +107,7 @@ class GPT(nn.Module):
             x = block(x)
         reveal_neural_type(x)  # N: Neural type is NT[Tensor, "B T C", EncodedRepresentation]
         x = self.transformer.ln_f(x)
-        reveal_neural_type(self.lm_head(x))  # N: Neural type is NT[Tensor, "B T ?"]
+        reveal_neural_type(self.lm_head(x))  # N: Neural type is NT[Tensor, "B T ?:vocab_size"]
         return self.lm_head(x)
 
     def planted_mistakes(self, idx: Tokens, x: Hidden) -> None:

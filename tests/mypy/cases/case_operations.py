@@ -83,7 +83,7 @@ class Head(nn.Module):
         needs_80(self.proj(x))  # the new last axis is unknown ("?"): accepted as any axis
         needs_80(self.proj(x).sum(-1))  # E: Argument "x" to "needs_80" has incompatible neural type NT[Tensor, "B T"]; expected NT[Tensor, "B T D:80"] (axes differ)  [neural-type]
         reveal_type(self.conv(x.transpose(1, 2)))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
-        needs_80(self.conv(x.transpose(1, 2)))  # "B ? ?": unknown axes are accepted as any axis
+        needs_80(self.conv(x.transpose(1, 2)))  # E: Argument "x" to "needs_80" has incompatible neural type NT[Tensor, "B D:32 T-2"]; expected NT[Tensor, "B T D:80"] (axis sizes differ)  [neural-type]
         needs_80(self.embed(ids))
         needs_80(self.norm(x))
 
@@ -94,7 +94,7 @@ def needs_btd_sized(x: NT[Tensor, "B T D"]) -> None: ...
 
 def joined(a: NT[Tensor, "B T D"], b: NT[Tensor, "B T D"], c: NT[Tensor, "B D T"]) -> None:
     reveal_type(torch.cat([a, b], dim=1))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
-    reveal_type(torch.cat((a, c), dim=1))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
+    reveal_type(torch.cat((a, c), dim=1))  # E: cat along axis 1 joins "B T D" with "B D T": axis 2 "D" faces "T": their kinds differ; only the joined axis may differ  [neural-type]  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     reveal_type(torch.stack([a, b]))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     needs_btd_sized(torch.stack([a, b], dim=1))  # E: Argument "x" to "needs_btd_sized" has incompatible neural type NT[Tensor, "B ? T D"]; expected NT[Tensor, "B T D"] (axes differ)  [neural-type]
 
