@@ -240,11 +240,14 @@ def _message(target: CallTarget, name: str, declared: TensorView, found: TensorV
 def _result(
     view: TensorView | None, default_return: Type, bindings: CallBindings, ctx: FunctionContext | MethodContext
 ) -> Type:
-    if view is None or view.axes is None or not bindings.bound:
+    if view is None:
         return default_return
-    spelling = substitute(view.axes, bindings)
+    spelling = view.axes if view.axes is None or not bindings.bound else substitute(view.axes, bindings)
     str_type = ctx.api.named_generic_type("builtins.str", [])
-    return build_tensor(view.info, str_type, spelling, view.element, view.dtype)
+    # The result is the plugin's reading of the callee's declaration with the caller's axes: its uses are checked
+    # by the plugin, and mypy's own checks (a return, an assignment) do not compare it, as they would not compare
+    # `Any` (`if self.head is None: return x` in a forward declared to return the head's logits).
+    return build_tensor(view.info, str_type, spelling, view.element, view.dtype, keyed=False, element_keyed=False)
 
 
 def forward_result(info: TypeInfo) -> Callable[[MethodContext], Type] | None:

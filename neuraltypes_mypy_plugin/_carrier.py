@@ -41,6 +41,7 @@ VOID_TYPE_FULLNAME = "neuraltypes.core._elements.VoidType"
 UNKNOWN_AXIS = "?"
 _AXES_ATTR = "__neural_axes__"
 _DTYPE_ATTR = "__neural_dtype__"
+_ELEMENT_ATTR = "__neural_element__"
 _TYPE_PARAMETERS = ("_NeuralAxes", "_NeuralElements")
 _KIND_LETTERS = {
     AxisKind.Batch: "B",
@@ -116,6 +117,8 @@ def tensor_view(typ: Type) -> TensorView | None:
     if tensor is None or (tensor.extra_attrs is None and all(isinstance(arg, AnyType) for arg in tensor.args)):
         return TensorView(proper.type, None, None, None)  # the common case: a tensor of unknown neural type
     element = get_proper_type(tensor.args[1]) if len(tensor.args) > 1 else None
+    if not isinstance(element, Instance) and tensor.extra_attrs is not None:
+        element = get_proper_type(tensor.extra_attrs.attrs.get(_ELEMENT_ATTR))
     return TensorView(
         proper.type,
         _axes_of(tensor),
@@ -221,6 +224,7 @@ def build_tensor(
     dtype: str | None,
     *,
     keyed: bool = True,
+    element_keyed: bool = True,
 ) -> Instance:
     """The carrier ``Tensor[...]`` for a neural type; unknown parts become ``Any``.
 
@@ -235,12 +239,14 @@ def build_tensor(
         except ValueError:
             spelling = None
     axes_arg: ProperType = AnyType(TypeOfAny.special_form) if key is None else LiteralType(key, str_type)
-    element_arg: ProperType = AnyType(TypeOfAny.special_form) if element is None else element
+    element_arg: ProperType = AnyType(TypeOfAny.special_form) if element is None or not element_keyed else element
     attrs: dict[str, Type] = {}
     if spelling is not None:
         attrs[_AXES_ATTR] = LiteralType(spelling, str_type)
     if dtype is not None:
         attrs[_DTYPE_ATTR] = LiteralType(dtype, str_type)
+    if element is not None and not element_keyed:
+        attrs[_ELEMENT_ATTR] = element
     extra = ExtraAttrs(attrs, set(attrs)) if attrs else None
     return Instance(tensor_info, [axes_arg, element_arg], extra_attrs=extra)
 

@@ -56,7 +56,7 @@ def sizes_unified(a: NT[Tensor, "B:4 T"], b: NT[Tensor, "B:8 T"], c: NT[Tensor, 
     pair(a, a)
     pair(a, c)  # an unknown size is not a clash
     pair(a, b)  # E: Argument "y" to "pair" has incompatible size for axis "B": "B:8", but argument "x" gave it "B:4"  [neural-type]
-    reveal_type(pair(a, c))  # N: Revealed type is "torch._tensor.Tensor[Literal['T B'], Any]"
+    reveal_type(pair(a, c))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
 
 
 def void_accepts_anything(x: NT[Tensor, "B T", LogitsType], v: NT[Tensor, "B T", VoidType]) -> None:

@@ -37,7 +37,7 @@ def through_the_class(
     logits: NT[Tensor, "B T vocab", LogitsType],
     cls: type[Encoder],
 ) -> None:
-    reveal_type(Encoder.forward(encoder, x))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T vocab'], neuraltypes.core._elements.LogitsType]"
+    reveal_type(Encoder.forward(encoder, x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     Encoder.forward(encoder, x=x)
     Encoder.forward(self=encoder, x=x)
     Encoder.forward(wrapped, x)
@@ -72,8 +72,8 @@ def class_and_static_methods_bind_alike(encoder: Encoder, logits: NT[Tensor, "B 
 def on_an_instance_as_before(
     encoder: Encoder, x: NT[Tensor, "batch time D:80", EncodedRepresentation], transposed: NT[Tensor, "B C T", EncodedRepresentation]
 ) -> None:
-    reveal_type(encoder.forward(x))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T vocab'], neuraltypes.core._elements.LogitsType]"
-    reveal_type(encoder(x))  # N: Revealed type is "torch._tensor.Tensor[Literal['B T vocab'], neuraltypes.core._elements.LogitsType]"
+    reveal_type(encoder.forward(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
+    reveal_type(encoder(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     encoder.forward(transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
     encoder(transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
     encoder(encoder, x)  # E: Too many arguments for "forward" of "Encoder"  [call-arg]  # E: Argument 1 to "forward" of "Encoder" has incompatible type "Encoder"; expected "Tensor[Any, Any]"  [arg-type]

@@ -28,7 +28,7 @@ class Model(nn.Module):
 
     def forward(self, x: NT[Tensor, "B C T", EncodedRepresentation]) -> Tensor:
         logits = self.encoder(x.transpose(1, 2))
-        reveal_type(logits)  # N: Revealed type is "torch._tensor.Tensor[Literal['B T vocab'], neuraltypes.core._elements.LogitsType]"
+        reveal_type(logits)  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
         self.decoder(logits)
         self.decoder.score(logits)  # E: Argument "probs" to "score" of "Decoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type]
         self.encoder(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
