@@ -7,7 +7,13 @@ from pathlib import Path
 import mypy.api
 import pytest
 
-from neuraltypes_mypy_plugin._config import PluginConfigError, default_rule_dirs, rule_files, user_rule_dirs
+from neuraltypes_mypy_plugin._config import (
+    PluginConfigError,
+    default_rule_dirs,
+    rebinding_allowed,
+    rule_files,
+    user_rule_dirs,
+)
 from neuraltypes_mypy_plugin._rules import TRANSFORMS, Rule, RuleSyntaxError, load_rules
 from neuraltypes_mypy_plugin._version import __version__, cache_key
 
@@ -117,3 +123,23 @@ def test_mypy_stops_with_a_message_on_a_malformed_user_rule(tmp_path: Path, caps
     assert capsys.readouterr().err.startswith(
         f"neuraltypes_mypy_plugin: error: {tmp_path / 'rules' / 'lib.pyi'}:1: lib.f: expected a transform"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "allowed"),
+    [
+        ("mypy.ini", "[mypy]\n", True),
+        ("mypy.ini", "[neuraltypes_mypy_plugin]\nrebinding = false\n", False),
+        ("pyproject.toml", "[tool.neuraltypes_mypy_plugin]\nrebinding = false\n", False),
+        ("pyproject.toml", "[tool.mypy]\n", True),
+    ],
+)
+def test_rebinding_is_on_unless_the_config_turns_it_off(tmp_path: Path, name: str, text: str, allowed: bool) -> None:
+    (tmp_path / name).write_text(text)
+    assert rebinding_allowed(str(tmp_path / name)) is allowed
+
+
+def test_a_rebinding_setting_that_is_not_a_boolean_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "mypy.ini").write_text("[neuraltypes_mypy_plugin]\nrebinding = sometimes\n")
+    with pytest.raises(PluginConfigError, match="rebinding must be true or false, not 'sometimes'"):
+        rebinding_allowed(str(tmp_path / "mypy.ini"))
