@@ -161,6 +161,12 @@ def _is(element: Instance | None, name: str) -> bool:
     return element is not None and element.type.has_base(_ELEMENTS + name)
 
 
+def _refuse(operation: str, element: Instance | None, refused: tuple[str, ...], wanted: str, fix: str) -> None:
+    """A ``Violation`` when ``element`` is one an operation cannot take: ``nll_loss`` given logits."""
+    if element is not None and any(_is(element, name) for name in refused):
+        raise Violation(f"{operation} takes {wanted}; it got {element.type.name}: {fix}")
+
+
 def cross_entropy(rule: object, call: Call) -> TensorView | None:
     """``F.cross_entropy(input, target)``: logits ``(N, C)`` or ``(N, C, d...)``, class labels ``(N, d...)``."""
     if _is(call.source.element, "ProbsType"):
@@ -173,10 +179,8 @@ def cross_entropy(rule: object, call: Call) -> TensorView | None:
 
 def nll_loss(rule: object, call: Call) -> TensorView | None:
     """``F.nll_loss(input, target)``: log-probabilities, as from ``log_softmax``."""
-    element = call.source.element
-    if _is(element, "ProbsType") or _is(element, "LogitsType"):
-        name = element.type.name if element is not None else ""
-        raise Violation(f"nll_loss takes log-probabilities (LogprobsType); it got {name}: apply log_softmax first")
+    refused = ("ProbsType", "LogitsType")
+    _refuse("nll_loss", call.source.element, refused, "log-probabilities (LogprobsType)", "apply log_softmax first")
     return _classification_loss("nll_loss", call)
 
 
@@ -241,10 +245,8 @@ def sort(rule: object, call: Call) -> tuple[TensorView, ...] | None:
 
 def sample(rule: object, call: Call) -> TensorView | None:
     """``torch.multinomial(probs, n)``: draws from probabilities; ``(N, C) -> (N, n)`` labels."""
-    element = call.source.element
-    if _is(element, "LogitsType") or _is(element, "LogprobsType"):
-        name = element.type.name if element is not None else ""
-        raise Violation(f"multinomial takes probabilities (ProbsType); it got {name}: apply softmax first")
+    refused = ("LogitsType", "LogprobsType")
+    _refuse("multinomial", call.source.element, refused, "probabilities (ProbsType)", "apply softmax first")
     tokens = known_tokens(call.source)
     count = None if call.args is None else call.args.size(0, "num_samples")
     if tokens is None or not 1 <= len(tokens) <= 2:
@@ -310,10 +312,8 @@ def _int_literal(expression: object) -> int | None:
 
 def ctc_loss(rule: object, call: Call) -> TensorView | None:
     """``F.ctc_loss(log_probs, targets, input_lengths, target_lengths)``: log-probabilities, time first."""
-    element = call.source.element
-    if _is(element, "ProbsType") or _is(element, "LogitsType"):
-        name = element.type.name if element is not None else ""
-        raise Violation(f"ctc_loss takes log-probabilities (LogprobsType); it got {name}: apply log_softmax first")
+    refused = ("ProbsType", "LogitsType")
+    _refuse("ctc_loss", call.source.element, refused, "log-probabilities (LogprobsType)", "apply log_softmax first")
     tokens = known_tokens(call.source)
     if tokens is not None and len(tokens) == 3 and _kind(tokens[0]) == "batch" and _kind(tokens[1]) == "time":
         raise Violation(

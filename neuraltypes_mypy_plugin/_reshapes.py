@@ -8,12 +8,12 @@ the reading of a reshape as runs of axes are the core's (``neuraltypes.core._siz
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mypy.nodes import EllipsisExpr, Expression, IntExpr, ListExpr, NameExpr, SliceExpr, TupleExpr, UnaryExpr
 from mypy.types import Instance, Type, get_proper_type
 
-from neuraltypes.core import Misordered, Size, infer_size, reshape_groups
+from neuraltypes.core import Misordered, Size, infer_size, product, reshape_groups
 
 from ._carrier import UNKNOWN_AXIS, TensorView
 from ._shapes import INT_FULLNAME, Arguments, kind_for, kind_name, render, size_of, token_size
@@ -97,7 +97,7 @@ def flatten(rule: object, call: Call) -> TensorView | None:
         return None
     merged = tokens[start : end + 1]
     sizes_ = [token_size(token) for token in merged]
-    total = _product(sizes_)
+    total = product(sizes_)
     token = merged[0] if len(merged) == 1 else render(kind_for(total, merged), total)
     return with_tokens(call.source, [*tokens[:start], token, *tokens[end + 1 :]])
 
@@ -191,31 +191,35 @@ def squeeze(rule: object, call: Call) -> TensorView | None:
 
 
 def expand(rule: object, call: Call) -> TensorView | None:
-    tokens = known_tokens(call.source)
-    target = None if call.args is None else call.args.sizes_from(0, "size")
-    if tokens is None or target is None or len(target) < len(tokens):
-        return None
-    lead = len(target) - len(tokens)
-    result = [render(None, size) for size in target[:lead]]
-    for token, size in zip(tokens, target[lead:], strict=True):
+    """``x.expand(B, -1, C)``: ``-1`` keeps an axis, a size replaces it (a size-1 axis stretched); leading new axes."""
+
+    def each(token: str, size: Size | None) -> str:
         keep = size is not None and (size.value == -1 or size == token_size(token))
-        result.append(token if keep else render(kind_name(token), size))
-    return with_tokens(call.source, result)
+        return token if keep else render(kind_name(token), size)
+
+    return _per_axis(call, "size", each)
 
 
 def repeat(rule: object, call: Call) -> TensorView | None:
-    tokens = known_tokens(call.source)
-    times = None if call.args is None else call.args.sizes_from(0, "repeats")
-    if tokens is None or times is None or len(times) < len(tokens):
-        return None
-    lead = len(times) - len(tokens)
-    result = [render(None, size) for size in times[:lead]]
-    for token, count in zip(tokens, times[lead:], strict=True):
-        size = token_size(token)
+    """``x.repeat(1, 2, 1)``: each axis times its count; leading new axes."""
+
+    def each(token: str, count: Size | None) -> str:
         if count is not None and count.value == 1:
-            result.append(token)
-        else:
-            result.append(render(kind_name(token), None if size is None or count is None else size * count))
+            return token
+        size = token_size(token)
+        return render(kind_name(token), None if size is None or count is None else size * count)
+
+    return _per_axis(call, "repeats", each)
+
+
+def _per_axis(call: Call, name: str, each: Callable[[str, Size | None], str]) -> TensorView | None:
+    tokens = known_tokens(call.source)
+    given = None if call.args is None else call.args.sizes_from(0, name)
+    if tokens is None or given is None or len(given) < len(tokens):
+        return None
+    lead = len(given) - len(tokens)
+    result = [render(None, size) for size in given[:lead]]
+    result.extend(each(token, size) for token, size in zip(tokens, given[lead:], strict=True))
     return with_tokens(call.source, result)
 
 
@@ -299,12 +303,3 @@ def _position(value: int | None, rank: int) -> int | None:
     if value is None or not -rank <= value < rank:
         return None
     return value % rank
-
-
-def _product(sizes_: Sequence[Size | None]) -> Size | None:
-    total = Size.constant(1)
-    for size in sizes_:
-        if size is None:
-            return None
-        total = total * size
-    return total

@@ -73,6 +73,7 @@ from ._sizes import Misordered as Misordered
 from ._sizes import ReshapeGroup as ReshapeGroup
 from ._sizes import Size as Size
 from ._sizes import infer_size as infer_size
+from ._sizes import product as product
 from ._sizes import provably_different as provably_different
 from ._sizes import reshape_groups as reshape_groups
 from ._sizes import size_of_expr as size_of_expr

@@ -26,6 +26,7 @@ __all__ = [
     "ReshapeGroup",
     "Size",
     "infer_size",
+    "product",
     "provably_different",
     "reshape_groups",
     "size_of_expr",
@@ -192,6 +193,11 @@ def infer_size(source: Sequence[Size | None], target: Sequence[Size | None], at:
     total = _product(source)
     others = _product([size for index, size in enumerate(target) if index != at])
     return None if total is None or others is None else total * others.inverse()
+
+
+def product(sizes: Sequence[Size | None]) -> Size | None:
+    """The product of sizes; None when one is unknown."""
+    return _product(sizes)
 
 
 def _product(sizes: Sequence[Size | None]) -> Size | None:
