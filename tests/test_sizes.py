@@ -79,3 +79,7 @@ def test_the_run_time_check_reads_a_named_axis_with_a_computed_size() -> None:
     heads(torch.zeros(2, 4, 3, 5), torch.zeros(2, 3, 20))
     with pytest.raises(NeuralTypeError, match="C//n_head"):
         heads(torch.zeros(2, 4, 3, 6), torch.zeros(2, 3, 20))
+
+
+def test_splitting_heads_around_another_axis_is_misordered() -> None:
+    assert reshape_groups([B, T, C], [B, H, T, HS]) == Misordered(range(1, 4), ((2,), (1,), (2,)))

@@ -283,7 +283,8 @@ def _run(
 
 
 def _misorder(source: Sequence[Size | None], target: Sequence[Size | None], group: ReshapeGroup) -> Misordered | None:
-    """The run's reading as products of its source axes, when the only readings take them out of order."""
+    """The run's reading as products of its source axes (or as pieces of them), when the only readings take
+    them out of order."""
     sources = list(group.source)
     targets = list(group.target)
     if len(sources) > _WINDOW + 2 or any(source[s] is None for s in sources):
@@ -295,10 +296,31 @@ def _misorder(source: Sequence[Size | None], target: Sequence[Size | None], grou
             for ti, tj in enumerate(targets)
         ):
             readings.append(assignment)
+    if readings:
+        if any(list(reading) == sorted(reading) for reading in readings):
+            return None
+        first = readings[0]
+        return Misordered(
+            group.target,
+            tuple(tuple(s for s, t in zip(sources, first, strict=True) if t == ti) for ti in range(len(targets))),
+        )
+    return _missplit(source, target, group)
+
+
+def _missplit(source: Sequence[Size | None], target: Sequence[Size | None], group: ReshapeGroup) -> Misordered | None:
+    """The run's reading as pieces of its source axes (``(B, T, C)`` to ``(B, n_head, T, C//n_head)``: C split
+    around T), when the only readings take the pieces out of order."""
+    sources, targets = list(group.source), list(group.target)
+    if len(targets) > _WINDOW + 2 or any(target[t] is None for t in targets):
+        return None
+    readings = [
+        assignment
+        for assignment in itertools.product(range(len(sources)), repeat=len(targets))
+        if all(
+            _product([target[t] for t, si in zip(targets, assignment, strict=True) if si == index]) == source[s]
+            for index, s in enumerate(sources)
+        )
+    ]
     if not readings or any(list(reading) == sorted(reading) for reading in readings):
         return None
-    first = readings[0]
-    return Misordered(
-        group.target,
-        tuple(tuple(s for s, t in zip(sources, first, strict=True) if t == ti) for ti in range(len(targets))),
-    )
+    return Misordered(group.target, tuple((sources[si],) for si in readings[0]))

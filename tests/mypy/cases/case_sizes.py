@@ -50,6 +50,7 @@ class Attention(nn.Module):
         y.view(B, T, C)  # E: view of "B ?:n_head T C//n_head" to (B, T, C) takes its axes out of order: C from '?:n_head' and 'C//n_head', which are not adjacent in that order, so elements move between axes without an error; move the axes next to each other first (e.g. .transpose(1, 2).contiguous())  [neural-type]
         y.transpose(1, 2).reshape(B, T, C)
         y.transpose(1, 2).reshape(B, T, -1)
+        x.view(B, self.n_head, T, C // self.n_head)  # E: view of "B T C" to (B, n_head, T, C//n_head) takes its axes out of order: n_head from 'C'; T from 'T'; C//n_head from 'C', which are not adjacent in that order, so elements move between axes without an error; move the axes next to each other first (e.g. .transpose(1, 2).contiguous())  [neural-type]
 
 
 def sizes_and_reshapes(x: Hidden, n: int) -> None:
