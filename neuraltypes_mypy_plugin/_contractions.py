@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mypy.nodes import IntExpr, ListExpr, NameExpr, StrExpr, TupleExpr, UnaryExpr
+from mypy.nodes import IntExpr, ListExpr, MemberExpr, NameExpr, StrExpr, TupleExpr, UnaryExpr
 from mypy.types import AnyType, Instance, TypeOfAny
 
 from neuraltypes.core import Size, axis_kind_of_name, provably_different
@@ -393,7 +393,7 @@ def _constructed_size(call: Call, position: int, name: str) -> Size | None:
         return None
     if isinstance(given, TupleExpr):
         return None
-    return size_of(given, AnyType(TypeOfAny.special_form))
+    return size_of(given, AnyType(TypeOfAny.special_form), aliases=None if call.args is None else call.args.aliases)
 
 
 def _per_axis(call: Call, position: int, name: str, index: int, default: int) -> Size | None:
@@ -406,7 +406,7 @@ def _per_axis(call: Call, position: int, name: str, index: int, default: int) ->
             return None
     if isinstance(given, StrExpr):
         return None
-    return size_of(given, AnyType(TypeOfAny.special_form))
+    return size_of(given, AnyType(TypeOfAny.special_form), aliases=None if call.args is None else call.args.aliases)
 
 
 def _convolved(call: Call, token: str, index: int) -> str:
@@ -505,8 +505,19 @@ def linear(rule: object, call: Call) -> TensorView | None:
     tokens = known_tokens(call.source)
     if tokens is None:
         return None
+    _learn(call, constructor_argument(call, 0, "in_features"), token_size(tokens[-1]))
     out = _constructed_size(call, 1, "out_features")
     return TensorView(call.source.info, " ".join([*tokens[:-1], render(UNKNOWN_AXIS, out)]), None, call.source.dtype)
+
+
+def _learn(call: Call, built_with: object, size: Size | None) -> None:
+    """A layer built with ``n_embd`` features met an axis of size ``C``: in this function, ``n_embd`` is ``C``."""
+    table = None if call.args is None else call.args.aliases
+    if table is None or size is None or not isinstance(built_with, (NameExpr, MemberExpr)):
+        return
+    name = built_with.name.lstrip("_")
+    if name and name not in table and Size.symbol(name) != size and size.names.isdisjoint({name}):
+        table[name] = size
 
 
 def embedding(rule: object, call: Call) -> TensorView | None:

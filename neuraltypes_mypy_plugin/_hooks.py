@@ -42,7 +42,7 @@ from ._names import REVEAL_FULLNAME
 from ._operations import RuleIndex, attribute_result, function_result, function_result_of, method_result
 from ._overrides import check_forward_override, is_module_class
 from ._rules import Rule, load_rules
-from ._shapes import INT_OPERATORS, assigned_type, int_arithmetic
+from ._shapes import INT_OPERATORS, SizeAliases, assigned_type, int_arithmetic
 
 # Libraries whose functions and methods declare no neural types, and whose definitions do not change while mypy
 # (or its daemon) runs. Most names mypy asks about are theirs (torch's stubs included): the checker answers "no
@@ -77,6 +77,7 @@ class Checker:
             kind: {} for kind in ("function signature", "function", "method signature", "method", "attribute")
         }
         self._targets: TargetMemo = {}
+        self._aliases = SizeAliases()
 
     def base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
         return check_forward_override if is_module_class(self._lookup(fullname)) else None
@@ -122,7 +123,7 @@ class Checker:
             if fullname == "builtins.map":
                 return partial(map_result, self._function_rule, partial(function_result_of, self._lookup))
             return container_function_hook(fullname)  # zip(self.a, self.b), enumerate(self.h): see _members
-        return partial(function_result, rule, self._lookup)
+        return partial(function_result, rule, self._lookup, aliases=self._aliases)
 
     def _method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
         target = self._method_target(fullname)
@@ -138,7 +139,7 @@ class Checker:
         if rule is None:
             found = container_method_hook(fullname, self.method_hook)  # nn containers' items: see _members
             return found if found is not None else self._forward_result(fullname)
-        return partial(method_result, rule, self._lookup)
+        return partial(method_result, rule, self._lookup, aliases=self._aliases)
 
     def _attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         rule = self._rules.member_rule(fullname, self._lookup)

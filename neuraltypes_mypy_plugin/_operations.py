@@ -27,7 +27,7 @@ from ._members import constructor_call
 from ._messages import NEURAL_TYPE
 from ._names import TENSOR_FULLNAME
 from ._rules import Rule
-from ._shapes import Arguments, assigned_type, receiver_expression, size_int
+from ._shapes import Arguments, SizeAliases, assigned_type, receiver_expression, size_int
 from ._transforms import ArgumentValue, Call, Ints, Pieces, Result, Violation
 from ._vocabulary import apply
 
@@ -85,8 +85,8 @@ def _forward_is_inherited_from(owner: TypeInfo, base: TypeInfo) -> bool:
     return False
 
 
-def function_result(rule: Rule, lookup: Lookup, ctx: FunctionContext) -> Type:
-    return _result(rule, lookup, ctx, _first_argument(ctx), _item_types(ctx))
+def function_result(rule: Rule, lookup: Lookup, ctx: FunctionContext, aliases: SizeAliases | None = None) -> Type:
+    return _result(rule, lookup, ctx, _first_argument(ctx), _item_types(ctx), aliases)
 
 
 def function_result_of(lookup: Lookup, rule: Rule, ctx: FunctionContext) -> Type:
@@ -94,7 +94,7 @@ def function_result_of(lookup: Lookup, rule: Rule, ctx: FunctionContext) -> Type
     return function_result(rule, lookup, ctx)
 
 
-def method_result(rule: Rule, lookup: Lookup, ctx: MethodContext) -> Type:
+def method_result(rule: Rule, lookup: Lookup, ctx: MethodContext, aliases: SizeAliases | None = None) -> Type:
     source: Type | None
     method = rule.target.rpartition(".")[2]
     if rule.is_method:
@@ -102,7 +102,7 @@ def method_result(rule: Rule, lookup: Lookup, ctx: MethodContext) -> Type:
         source = ctx.type if receiver is None else assigned_type(receiver, ctx.type, ctx.api)
     else:
         source = _first_argument(ctx)
-    return _result(rule, lookup, ctx, source, None if rule.is_method else _item_types(ctx))
+    return _result(rule, lookup, ctx, source, None if rule.is_method else _item_types(ctx), aliases)
 
 
 def attribute_result(rule: Rule, lookup: Lookup, ctx: AttributeContext) -> Type:
@@ -142,6 +142,7 @@ def _result(
     ctx: FunctionContext | MethodContext,
     source: Type | None,
     items: list[Type] | None,
+    aliases: SizeAliases | None = None,
 ) -> Type:
     if rule.transform == "Einsum":
         actuals = [t for ts in ctx.arg_types for t in ts][1:]
@@ -158,8 +159,9 @@ def _result(
     if unknown and rule.transform not in _FACTORIES:
         return fallback
     skip = 0 if rule.is_method or rule.transform == "Einsum" or rule.transform in _FACTORIES else 1
+    table = None if aliases is None else aliases.of(ctx.api)
     arguments = Arguments(
-        _operands(ctx), ctx.arg_kinds, ctx.arg_names, ctx.arg_types, skip, ctx.api.get_expression_type, ctx.api
+        _operands(ctx), ctx.arg_kinds, ctx.arg_names, ctx.arg_types, skip, ctx.api.get_expression_type, ctx.api, table
     )
     is_module = rule.target.endswith(".__call__")
     constructor = module_constructor(ctx) if is_module else None

@@ -132,7 +132,7 @@ def split(rule: object, call: Call) -> tuple[TensorView, ...] | Pieces | None:
     if isinstance(given.expression, (ListExpr, TupleExpr)) and sections is not None:
         pieces = list(sections)
     else:
-        size = size_of(given.expression, given.type, call.args.type_of)
+        size = size_of(given.expression, given.type, call.args.type_of, call.args.aliases)
         count = None if whole is None or size is None else (whole * size.inverse()).value
         if count is None:
             return Pieces(_piece(call.source, tokens, dim, size))
@@ -293,7 +293,7 @@ def _sliced(token: str, item: SliceExpr, args: Arguments) -> str:
     if step is None and end is None and isinstance(begin, UnaryExpr) and isinstance(begin.expr, IntExpr):
         return render(kind, Size.constant(begin.expr.value))  # the last n: [-1:]
     if step is None and (begin is None or (isinstance(begin, IntExpr) and begin.value == 0)) and end is not None:
-        bound = size_of(end, args.type_of(end), args.type_of)
+        bound = size_of(end, args.type_of(end), args.type_of, args.aliases)
         if bound is not None and (bound.value is None or bound.value >= 0):
             return render(kind, bound)
     return render(kind, None) if kind is None else UNKNOWN_AXIS

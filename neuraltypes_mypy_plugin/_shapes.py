@@ -10,7 +10,7 @@ are the plugin's own, made by rules.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from mypy.nodes import (
@@ -74,7 +74,12 @@ def size_of_text(text: str) -> Size | None:
 _SIZE_OPERATORS = ("*", "//", "+", "-")
 
 
-def size_of(expression: Expression, typ: Type, type_of: Callable[[Expression], Type] | None = None) -> Size | None:
+def size_of(
+    expression: Expression,
+    typ: Type,
+    type_of: Callable[[Expression], Type] | None = None,
+    aliases: Mapping[str, Size] | None = None,
+) -> Size | None:
     """The size an int argument stands for: carried, literal, or an opaque symbol named after the expression.
 
     ``type_of`` gives the types of an operation's operands, for arithmetic mypy typed ``Any`` (``C // n`` where
@@ -88,8 +93,8 @@ def size_of(expression: Expression, typ: Type, type_of: Callable[[Expression], T
         return carried
     proper = get_proper_type(typ)
     if isinstance(expression, OpExpr) and expression.op in _SIZE_OPERATORS and type_of is not None:
-        left = size_of(expression.left, type_of(expression.left), type_of)
-        right = size_of(expression.right, type_of(expression.right), type_of)
+        left = size_of(expression.left, type_of(expression.left), type_of, aliases)
+        right = size_of(expression.right, type_of(expression.right), type_of, aliases)
         if left is None or right is None:
             return None
         try:
@@ -98,17 +103,46 @@ def size_of(expression: Expression, typ: Type, type_of: Callable[[Expression], T
             return None
     if isinstance(proper, AnyType) or (isinstance(proper, Instance) and proper.type.fullname == INT_FULLNAME):
         # an int, or an attribute an unchecked __init__ left Any (`self.n_head = config.n_head`), where a size is due
-        return opaque_symbol(expression)
+        return opaque_symbol(expression, aliases)
     return None
 
 
-def opaque_symbol(expression: Expression) -> Size | None:
-    """``self.n_head``, ``config.n_head`` and ``n_head`` are the symbol ``n_head``: one name, one size."""
+def opaque_symbol(expression: Expression, aliases: Mapping[str, Size] | None = None) -> Size | None:
+    """``self.n_head``, ``config.n_head`` and ``n_head`` are the symbol ``n_head``: one name, one size; or the size
+    the function learned it stands for (``aliases``: ``n_embd`` is ``C`` where ``Linear(n_embd, ...)`` took
+    ``"B T C"``)."""
     if isinstance(expression, (NameExpr, MemberExpr)):
         name = expression.name.lstrip("_")
+        if aliases is not None and name in aliases:
+            return aliases[name]
         if _SYMBOL.fullmatch(name):
             return Size.symbol(name)
     return None
+
+
+class SizeAliases:
+    """What the opaque symbols of each function stand for, learned where a layer built with one meets an axis
+    (``nn.Linear(n_embd, ...)`` applied to ``"B T C"``: ``n_embd`` is ``C``, or torch would refuse the call).
+
+    Held by the plugin's checker, one table per function being checked, in the order mypy checks it."""
+
+    _LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._tables: dict[int, tuple[object, dict[str, Size]]] = {}
+
+    def of(self, api: object) -> dict[str, Size]:
+        scope = getattr(api, "scope", None)
+        function = scope.current_function() if scope is not None else None
+        if function is None:
+            return {}
+        entry = self._tables.get(id(function))
+        if entry is None or entry[0] is not function:
+            if len(self._tables) >= self._LIMIT:
+                self._tables.clear()
+            entry = (function, {})
+            self._tables[id(function)] = entry
+        return entry[1]
 
 
 def assigned_type(expression: Expression, typ: Type, api: object) -> Type:
@@ -168,8 +202,10 @@ class Arguments:
         skip: int = 0,
         type_of: Callable[[Expression], Type] | None = None,
         api: object = None,
+        aliases: dict[str, Size] | None = None,
     ) -> None:
         self._type_of = type_of
+        self.aliases = aliases  # the function's table: layers applied in it add to it (see SizeAliases)
         actuals: list[tuple[ArgKind, str | None, Argument]] = []
         for formal_args, formal_kinds, formal_names, formal_types in zip(args, kinds, names, types, strict=False):
             for expression, kind, name, typ in zip(formal_args, formal_kinds, formal_names, formal_types, strict=False):
@@ -194,13 +230,13 @@ class Arguments:
 
     def size(self, position: int | None, name: str | None = None) -> Size | None:
         argument = self.get(position, name)
-        return None if argument is None else size_of(argument.expression, argument.type, self.type_of)
+        return None if argument is None else size_of(argument.expression, argument.type, self.type_of, self.aliases)
 
     def integer(self, position: int | None, name: str | None = None, default: int | None = None) -> int | None:
         argument = self.get(position, name)
         if argument is None:
             return default
-        size = size_of(argument.expression, argument.type, self.type_of)
+        size = size_of(argument.expression, argument.type, self.type_of, self.aliases)
         return None if size is None else size.value
 
     def tensor(self, position: int | None, name: str | None = None) -> TensorView | None:
@@ -215,21 +251,23 @@ class Arguments:
         if given is None and len(self.positional) == position + 1:
             given = self.positional[position]
         if given is not None:
-            items = _sequence_items(given, self.type_of)
+            items = _sequence_items(given, self.type_of, self.aliases)
             if items is not None:
                 return items
             if position == len(self.positional) - 1 or name in self.keyword:
-                return (size_of(given.expression, given.type, self.type_of),)
+                return (size_of(given.expression, given.type, self.type_of, self.aliases),)
         rest = self.positional[position:]
-        return tuple(size_of(arg.expression, arg.type, self.type_of) for arg in rest) if rest else None
+        return tuple(size_of(arg.expression, arg.type, self.type_of, self.aliases) for arg in rest) if rest else None
 
 
-def _sequence_items(argument: Argument, type_of: Callable[[Expression], Type]) -> tuple[Size | None, ...] | None:
+def _sequence_items(
+    argument: Argument, type_of: Callable[[Expression], Type], aliases: Mapping[str, Size] | None
+) -> tuple[Size | None, ...] | None:
     if isinstance(argument.expression, (TupleExpr, ListExpr)):
         proper = get_proper_type(argument.type)
         item_types: Sequence[Type] = proper.items if isinstance(proper, TupleType) else []
         return tuple(
-            size_of(item, item_types[i] if i < len(item_types) else type_of(item), type_of)
+            size_of(item, item_types[i] if i < len(item_types) else type_of(item), type_of, aliases)
             for i, item in enumerate(argument.expression.items)
         )
     proper = get_proper_type(argument.type)

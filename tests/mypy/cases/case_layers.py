@@ -53,3 +53,18 @@ def ctc(log_probs: NT[Tensor, "B T V", LogprobsType], targets: Tensor, lengths: 
     F.ctc_loss(log_probs.transpose(0, 1), targets, lengths, lengths)
     F.ctc_loss(log_probs, targets, lengths, lengths)  # E: ctc_loss takes log-probabilities (T, N, C), time first; it got "B T V": pass log_probs.transpose(0, 1)  [neural-type]
     F.ctc_loss(log_probs.exp().transpose(0, 1), targets, lengths, lengths)
+
+
+class LearnsItsSizes(nn.Module):
+    def __init__(self, n_embd, n_head):
+        super().__init__()
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.n_embd = n_embd
+        self.n_head = n_head
+
+    def forward(self, x: NT[Tensor, "B T C", EncodedRepresentation]) -> None:
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)  # Linear(n_embd, ...) met "C": here n_embd is C
+        reveal_neural_type(q)  # N: Neural type is NT[Tensor, "B T C"]
+        k.view(B, T, self.n_head, C // self.n_head)
+        k.reshape(B, self.n_head, T, C // self.n_head)  # E: view of "B T C" to (B, n_head, T, C//n_head) takes its axes out of order: n_head from 'C'; T from 'T'; C//n_head from 'C', which are not adjacent in that order, so elements move between axes without an error; move the axes next to each other first (e.g. .transpose(1, 2).contiguous())  [neural-type]

@@ -61,7 +61,7 @@ class Model(nn.Module):
         reveal_type(self.block)  # N: Revealed type is "case_members.Block"
         self.block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
         self.block(x)
-        reveal_neural_type(self.proj(x))  # N: Neural type is NT[Tensor, "B T ?:width"]
+        reveal_neural_type(self.proj(x))  # N: Neural type is NT[Tensor, "B T ?:C"]
         reveal_type(self.head(self.block(x)))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
         self.head(t)  # E: Argument "x" to "forward" of "Head" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
         self.first(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
@@ -153,8 +153,8 @@ class Stack(nn.Module):
             reveal_type(module)  # N: Revealed type is "Any"
 
     def sequential(self, x: Features, t: Transposed) -> None:
-        reveal_neural_type(self.net(x))  # N: Neural type is NT[Tensor, "B T ?:width", EncodedRepresentation]
-        self.net(t)  # E: Argument "x" to "forward" of "Block" (item 1 of "net") has incompatible neural type NT[Tensor, "B C ?:width"]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes differ)  [neural-type]
+        reveal_neural_type(self.net(x))  # N: Neural type is NT[Tensor, "B T ?:C", EncodedRepresentation]
+        self.net(t)  # E: Argument "x" to "forward" of "Block" (item 1 of "net") has incompatible neural type NT[Tensor, "B C ?:C"]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes differ)  [neural-type]
         reveal_type(self.to_logits(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
         self.to_logits(t)  # E: Argument "x" to "forward" of "Block" (item 0 of "to_logits") has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
         reveal_type(self.net[0])  # N: Revealed type is "torch.nn.modules.linear.Linear"

@@ -23,7 +23,7 @@ class Attention(nn.Module):
     def forward(self, x: Hidden) -> Hidden:
         B, T, C = x.size()
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)  # torch leaves split unannotated; the plugin types it
-        reveal_neural_type(q)  # N: Neural type is NT[Tensor, "B T ?:n_embd"]
+        reveal_neural_type(q)  # N: Neural type is NT[Tensor, "B T C"]
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
