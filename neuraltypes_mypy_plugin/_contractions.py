@@ -9,6 +9,7 @@ and must not differ in size for every value of the symbols (``provably_different
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from mypy.nodes import IntExpr, ListExpr, MemberExpr, NameExpr, StrExpr, TupleExpr, UnaryExpr
 from mypy.types import AnyType, Instance, TypeOfAny
@@ -326,6 +327,7 @@ def ctc_loss(rule: object, call: Call) -> TensorView | None:
     return TensorView(call.source.info, None, None, None)
 
 
+@lru_cache(maxsize=4096)
 def _kind(token: str) -> str | None:
     name = kind_name(token)
     return None if name is None else str(axis_kind_of_name(name))

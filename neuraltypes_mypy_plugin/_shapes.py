@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from mypy.nodes import (
@@ -61,6 +62,7 @@ def carried_size(typ: Type) -> Size | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def size_of_text(text: str) -> Size | None:
     try:
         axis = parse_axes(f"_:{text}")[0]
@@ -283,6 +285,7 @@ def is_unknown_kind(token: str) -> bool:
     return token == UNKNOWN_AXIS or token.startswith(f"{UNKNOWN_AXIS}:")
 
 
+@lru_cache(maxsize=4096)
 def token_size(token: str) -> Size | None:
     """The size of one axis token: ``B`` is the symbol B, ``D:80`` 80, ``C//h`` and ``?:n`` their expressions."""
     if token == UNKNOWN_AXIS or token == "_" or token.startswith(("#", "*", "...")):
@@ -302,6 +305,7 @@ def token_size(token: str) -> Size | None:
     return None if axis.name is None else Size.symbol(axis.name)
 
 
+@lru_cache(maxsize=4096)
 def kind_name(token: str) -> str | None:
     """The name that gives a token its kind: ``C`` for ``C``, ``C:3*n`` and ``C//h``; None for unknown kinds."""
     if is_unknown_kind(token) or token == "_":
