@@ -17,7 +17,7 @@ from neuraltypes.core import Misordered, Size, infer_size, product, reshape_grou
 
 from ._carrier import UNKNOWN_AXIS, TensorView
 from ._shapes import INT_FULLNAME, Arguments, kind_for, kind_name, render, size_of, token_size
-from ._transforms import Call, Ints, Pieces, Violation, known_tokens, with_tokens
+from ._transforms import Call, Ints, Pieces, Violation, known_tokens, position_in, with_tokens
 
 
 def sizes(rule: object, call: Call) -> Ints | None:
@@ -31,7 +31,7 @@ def sizes(rule: object, call: Call) -> Ints | None:
     dim = call.args.integer(0, "dim")
     if call.args.get(0, "dim") is None:
         return Ints(every, single=False)
-    position = _position(dim, len(tokens))
+    position = position_in(dim, len(tokens))
     return None if position is None else Ints((every[position],), single=True)
 
 
@@ -91,8 +91,8 @@ def flatten(rule: object, call: Call) -> TensorView | None:
     tokens = known_tokens(call.source)
     if tokens is None or call.args is None:
         return None
-    start = _position(call.args.integer(0, "start_dim", 0), len(tokens))
-    end = _position(call.args.integer(1, "end_dim", -1), len(tokens))
+    start = position_in(call.args.integer(0, "start_dim", 0), len(tokens))
+    end = position_in(call.args.integer(1, "end_dim", -1), len(tokens))
     if start is None or end is None or end < start:
         return None
     merged = tokens[start : end + 1]
@@ -106,7 +106,7 @@ def unflatten(rule: object, call: Call) -> TensorView | None:
     tokens = known_tokens(call.source)
     if tokens is None or call.args is None:
         return None
-    dim = _position(call.args.integer(0, "dim"), len(tokens))
+    dim = position_in(call.args.integer(0, "dim"), len(tokens))
     parts = call.args.sizes_from(1, "sizes")
     if dim is None or parts is None:
         return None
@@ -121,7 +121,7 @@ def split(rule: object, call: Call) -> tuple[TensorView, ...] | Pieces | None:
     tokens = known_tokens(call.source)
     if tokens is None or call.args is None:
         return None
-    dim = _position(call.args.integer(1, "dim", 0), len(tokens))
+    dim = position_in(call.args.integer(1, "dim", 0), len(tokens))
     if dim is None:
         return None
     whole = token_size(tokens[dim])
@@ -147,7 +147,7 @@ def chunk(rule: object, call: Call) -> tuple[TensorView, ...] | None:
     if tokens is None or call.args is None:
         return None
     count = call.args.integer(0, "chunks")
-    dim = _position(call.args.integer(1, "dim", 0), len(tokens))
+    dim = position_in(call.args.integer(1, "dim", 0), len(tokens))
     whole = None if dim is None else token_size(tokens[dim])
     if count is None or dim is None or not 0 < count <= 64:
         return None
@@ -161,7 +161,7 @@ def _piece(source: TensorView, tokens: list[str], dim: int, size: Size | None) -
 
 def unsqueeze(rule: object, call: Call) -> TensorView | None:
     tokens = known_tokens(call.source)
-    dim = None if tokens is None or call.args is None else _position(call.args.integer(0, "dim"), len(tokens) + 1)
+    dim = None if tokens is None or call.args is None else position_in(call.args.integer(0, "dim"), len(tokens) + 1)
     if tokens is None or dim is None:
         return None
     return with_tokens(call.source, [*tokens[:dim], render(None, Size.constant(1)), *tokens[dim:]])
@@ -175,7 +175,7 @@ def squeeze(rule: object, call: Call) -> TensorView | None:
     if dims is None:
         positions: Sequence[int] = range(len(tokens))
     else:
-        found = [None if d is None or d.value is None else _position(d.value, len(tokens)) for d in dims]
+        found = [None if d is None or d.value is None else position_in(d.value, len(tokens)) for d in dims]
         if None in found:
             return None
         positions = range(0) if not found else [p for p in found if p is not None]
@@ -297,9 +297,3 @@ def _sliced(token: str, item: SliceExpr, args: Arguments) -> str:
         if bound is not None and (bound.value is None or bound.value >= 0):
             return render(kind, bound)
     return render(kind, None) if kind is None else UNKNOWN_AXIS
-
-
-def _position(value: int | None, rank: int) -> int | None:
-    if value is None or not -rank <= value < rank:
-        return None
-    return value % rank

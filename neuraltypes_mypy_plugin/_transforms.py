@@ -8,7 +8,6 @@ is then a tensor of unknown neural type, never an error.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -78,6 +77,11 @@ def constructor_argument(call: Call, position: int, name: str) -> Expression | N
             return argument
     positional = [a for a, kind in zip(built.args, built.arg_kinds, strict=False) if kind == ARG_POS]
     return positional[position] if position < len(positional) else None
+
+
+def position_in(value: ArgumentValue, rank: int) -> int | None:
+    """An axis argument (``-1``, ``2``) as a position in ``rank`` axes; None when it is not one."""
+    return _position(value, rank)
 
 
 def known_tokens(view: TensorView) -> list[str] | None:
@@ -186,26 +190,11 @@ def _resize(rule: Rule, call: Call) -> TensorView | None:
     return TensorView(call.source.info, " ".join(resized), None, call.source.dtype)
 
 
-def _unsized(axis: AxisType) -> str:
-    return axis.name if axis.name is not None and axis.expr is None else UNKNOWN_AXIS
-
-
 def _append(rule: Rule, call: Call) -> TensorView | None:
     tokens = _tokens(call.source)
     if tokens is None:
         return None
     return TensorView(call.source.info, " ".join([*tokens, UNKNOWN_AXIS]), None, None)
-
-
-def _concat(rule: Rule, call: Call) -> TensorView | None:
-    joined = _common(call.sources)
-    tokens = None if joined is None else _tokens(joined)
-    dim = call.argument(rule.arguments[0]) if rule.arguments else None
-    position = _position(0 if dim is None else dim, len(tokens)) if tokens is not None else None
-    if joined is None or tokens is None or position is None:
-        return None
-    tokens[position] = _unsized(parse_spelling(joined.axes or "")[position])
-    return _with_axes(joined, tokens)
 
 
 def _stack(rule: Rule, call: Call) -> TensorView | None:
@@ -230,42 +219,6 @@ def _common(views: Sequence[TensorView]) -> TensorView | None:
     return first if len(elements) == 1 else first._replace(element=None)
 
 
-_EINOPS_TOKEN = re.compile(r"\([^)]*\)|\.\.\.|[A-Za-z_][A-Za-z0-9_]*|\d+")
-
-
-def _rearrange(rule: Rule, call: Call) -> TensorView | None:
-    tokens = _tokens(call.source)
-    pattern = call.argument(rule.arguments[0]) if rule.arguments else None
-    if tokens is None or not isinstance(pattern, str) or pattern.count("->") != 1:
-        return None
-    left_text, right_text = pattern.split("->")
-    left, right = _EINOPS_TOKEN.findall(left_text), _EINOPS_TOKEN.findall(right_text)
-    named = _einops_names(left, tokens)
-    if named is None:
-        return None
-    result: list[str] = []
-    for item in right:
-        result.extend(named.get(item, [UNKNOWN_AXIS]))
-    return _with_axes(call.source, result)
-
-
-def _einops_names(left: list[str], tokens: list[str]) -> dict[str, list[str]] | None:
-    """Which of the source's axes each name on the pattern's left side stands for."""
-    if "..." in left:
-        at = left.index("...")
-        tail = len(left) - at - 1
-        if len(tokens) < len(left) - 1:
-            return None
-        named = {name: [tokens[i]] for i, name in enumerate(left[:at])}
-        named["..."] = tokens[at : len(tokens) - tail]
-        named.update({name: [tokens[len(tokens) - tail + i]] for i, name in enumerate(left[at + 1 :])})
-    elif len(left) == len(tokens):
-        named = {name: [token] for name, token in zip(left, tokens, strict=True)}
-    else:
-        return None
-    return {name: value for name, value in named.items() if not name.startswith("(")}
-
-
 _TRANSFORMS: dict[str, Callable[[Rule, Call], TensorView | None]] = {
     "Keep": _keep,
     "KeepAxes": _keep_axes,
@@ -275,7 +228,5 @@ _TRANSFORMS: dict[str, Callable[[Rule, Call], TensorView | None]] = {
     "Drop": _drop,
     "Resize": _resize,
     "Append": _append,
-    "Concat": _concat,
     "Stack": _stack,
-    "Rearrange": _rearrange,
 }
