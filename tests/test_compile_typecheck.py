@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch._dynamo.utils import counters
 
 from neuraltypes import NT, EncodedRepresentation, LengthsType, LogitsType, NeuralType, ProbsType
+from neuraltypes.nn import Typing
 from neuraltypes.runtime import NeuralTypeError, set_tag, tag_of, typecheck
 
 
@@ -27,7 +28,7 @@ class Block(nn.Module):
         return torch.relu(self.linear(x)) * scale
 
 
-class Nemo(nn.Module):
+class Nemo(Typing, nn.Module):
     @property
     def input_types(self) -> dict[str, Any]:
         return {"x": NeuralType(("B", "T")), "n": NeuralType(tuple("B"), LengthsType())}

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from neuraltypes import NT, AxisKind, AxisType, LogitsType, NeuralType
+from neuraltypes.nn import Typing
 from neuraltypes.runtime import NeuralTypeError, typecheck
 
 
@@ -188,7 +189,7 @@ def test_nemo_list_axes_declare_list_depth() -> None:
         f([torch.ones(4), torch.ones(4, 1)])  # type: ignore[arg-type]
 
 
-class Chunker(nn.Module):
+class Chunker(Typing, nn.Module):
     """NeMo's style: a list axis in an ``input_types`` property, an unannotated forward."""
 
     @property

@@ -17,13 +17,15 @@ from neuraltypes import (
     EncodedRepresentation,
     LengthsType,
     LogitsType,
+    LogprobsType,
     NeuralType,
     SpectrogramType,
 )
+from neuraltypes.nn import Typing
 from neuraltypes.runtime import NeuralTypeError, set_tag, tag_of, typecheck
 
 
-class Encoder(nn.Module):
+class Encoder(Typing, nn.Module):
     """NeMo's style: types in properties, an unannotated forward."""
 
     property_reads = 0
@@ -79,7 +81,7 @@ def test_the_call_rules_errors_have_the_four_lines_of_every_failed_check() -> No
         "  bindings: none",
     ]
 
-    class Pair(nn.Module):
+    class Pair(Typing, nn.Module):
         output_types = property(lambda self: {"y": NeuralType(("B", "T")), "n": NeuralType(tuple("B"))})
 
         @typecheck()
@@ -102,7 +104,7 @@ class _Refused(Exception):
 
 
 def test_beartypes_configured_exception_type_and_ordinary_hints_apply_in_nemo_mode() -> None:
-    class Scaler(nn.Module):
+    class Scaler(Typing, nn.Module):
         input_types = property(lambda self: {"x": NeuralType(("B", "T"))})
 
         @typecheck(conf=BeartypeConf(violation_type=_Refused))
@@ -114,7 +116,7 @@ def test_beartypes_configured_exception_type_and_ordinary_hints_apply_in_nemo_mo
     with pytest.raises(_Refused, match=r"inputs: takes its typed inputs by keyword only"):
         Scaler()(torch.ones(2, 3))
 
-    class Repeater(nn.Module):  # output types only: the other parameters are ordinary ones
+    class Repeater(Typing, nn.Module):  # output types only: the other parameters are ordinary ones
         output_types = property(lambda self: {"y": NeuralType(("B", "T"))})
 
         @typecheck(conf=BeartypeConf(violation_type=_Refused))
@@ -156,7 +158,7 @@ def test_ranks_and_carried_types_are_checked() -> None:
 
 
 def test_declared_sizes_are_checked_not_only_ranks() -> None:
-    class Fixed(nn.Module):
+    class Fixed(Typing, nn.Module):
         @property
         def input_types(self) -> dict[str, Any]:
             return {"x": NeuralType((AxisType(AxisKind.Batch), AxisType(AxisKind.Dimension, 80)))}
@@ -171,7 +173,7 @@ def test_declared_sizes_are_checked_not_only_ranks() -> None:
 
 
 def test_outputs_are_checked_too() -> None:
-    class Head(nn.Module):
+    class Head(Typing, nn.Module):
         @property
         def output_types(self) -> dict[str, Any]:
             return {"y": NeuralType(("B", "T"), EncodedRepresentation()), "n": NeuralType(tuple("B"))}
@@ -185,7 +187,7 @@ def test_outputs_are_checked_too() -> None:
     with pytest.raises(NeuralTypeError, match=r"output 'n': has 2 axes, expected 1"):
         Head()(torch.ones(2, 3), torch.ones(2, 3))
 
-    class Single(nn.Module):
+    class Single(Typing, nn.Module):
         output_types = property(lambda self: {"y": NeuralType(("B", "T")), "n": NeuralType(tuple("B"))})
 
         @typecheck()
@@ -196,8 +198,8 @@ def test_outputs_are_checked_too() -> None:
         Single()(torch.ones(2, 3))
 
 
-def test_a_returned_input_is_not_tagged_unlike_nemo() -> None:
-    class Passthrough(nn.Module):
+def test_a_returned_input_is_tagged_with_the_output_type_as_in_nemo() -> None:
+    class Passthrough(Typing, nn.Module):
         @property
         def input_types(self) -> dict[str, Any]:
             return {"x": NeuralType(("B", "T")), "extra": [NeuralType(("B", "T"))]}
@@ -210,15 +212,52 @@ def test_a_returned_input_is_not_tagged_unlike_nemo() -> None:
         def forward(self, x, extra):  # type: ignore[no-untyped-def]
             return extra[0] if extra else x
 
-    mine, inside = torch.ones(2, 3), torch.ones(2, 3)
+    mine, inside = torch.ones(2, 3), set_tag(torch.ones(2, 3), NeuralType(("B", "T"), AcousticEncodedRepresentation()))
     assert Passthrough()(x=mine, extra=[]) is mine
     assert Passthrough()(x=mine, extra=[inside]) is inside
-    assert tag_of(mine) is None  # NeMo would have overwritten the caller's tag
-    assert tag_of(inside) is None
+    # NeMo's rule: what the method returns is what its output port says, the caller's tensors too, replacing a tag.
+    assert tag_of(mine) == NeuralType(("B", "T"), EncodedRepresentation())
+    assert tag_of(inside) == NeuralType(("B", "T"), EncodedRepresentation())
+
+
+def test_a_parameter_returned_is_not_tagged() -> None:
+    class Table(Typing, nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(2, 3))
+
+        @property
+        def output_types(self) -> dict[str, Any]:
+            return {"y": NeuralType(("B", "T"), EncodedRepresentation())}
+
+        @typecheck()
+        def forward(self):  # type: ignore[no-untyped-def]
+            return self.weight
+
+    table = Table()
+    assert tag_of(table()) is None  # a weight may be shared (tied) with modules that declare it otherwise
+
+
+def test_one_tensor_returned_under_two_exclusive_output_types_is_refused() -> None:
+    class Both(Typing, nn.Module):
+        @property
+        def output_types(self) -> dict[str, Any]:
+            return {"logits": NeuralType(("B", "D"), LogitsType()), "logprobs": NeuralType(("B", "D"), LogprobsType())}
+
+        @typecheck()
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return x, x
+
+    message = (
+        r"outputs: returned one tensor as both output 'logits' and output 'logprobs', whose types exclude each "
+        r"other\n  expected: distinct tensors \('logits': \(B D\): LogitsType, 'logprobs': \(B D\): LogprobsType\)"
+    )
+    with pytest.raises(NeuralTypeError, match=message):
+        Both()(torch.ones(2, 3))
 
 
 def test_nemo_list_convention_in_declared_types() -> None:
-    class Batcher(nn.Module):
+    class Batcher(Typing, nn.Module):
         @property
         def input_types(self) -> dict[str, Any]:
             return {"chunks": [NeuralType(("T", "D"))]}
@@ -268,7 +307,7 @@ def test_a_method_without_declared_types_is_checked_by_its_hints() -> None:
 
 
 def test_annotated_forward_is_not_put_in_kwargs_only_mode() -> None:
-    class Annotated(nn.Module):
+    class Annotated(Typing, nn.Module):
         @property
         def input_types(self) -> dict[str, Any]:
             return {"x": NeuralType(("B", "T"))}
@@ -286,7 +325,7 @@ def test_properties_derived_from_annotations_do_not_trigger_nemo_mode() -> None:
 
     derived._neural_types_from_annotations = True  # type: ignore[attr-defined]
 
-    class Derived(nn.Module):
+    class Derived(Typing, nn.Module):
         input_types = property(derived)
 
         @typecheck
@@ -297,7 +336,7 @@ def test_properties_derived_from_annotations_do_not_trigger_nemo_mode() -> None:
 
 
 def test_a_method_of_a_class_without_declared_types_keeps_its_defaults() -> None:
-    class Plain(nn.Module):  # no input_types/output_types: the ordinary hints are checked, by beartype
+    class Plain(Typing, nn.Module):  # no input_types/output_types: the ordinary hints are checked, by beartype
         @typecheck()
         def forward(self, x, times: int = 3, *, scale: float = 0.5):  # type: ignore[no-untyped-def]
             return x * times * scale
@@ -308,7 +347,7 @@ def test_a_method_of_a_class_without_declared_types_keeps_its_defaults() -> None
 
 
 def test_trailing_optional_outputs_may_be_left_out_and_outputs_may_be_a_list() -> None:
-    class Streaming(nn.Module):  # as NeMo's Conformer encoder: the cache comes back only when one went in
+    class Streaming(Typing, nn.Module):  # as NeMo's Conformer encoder: the cache comes back only when one went in
         output_types = property(
             lambda self: {
                 "encoded": NeuralType(("B", "T"), EncodedRepresentation()),
@@ -329,7 +368,7 @@ def test_trailing_optional_outputs_may_be_left_out_and_outputs_may_be_a_list() -
     with pytest.raises(NeuralTypeError, match=r"output 'cache': has 1 axes, expected 2"):
         Streaming()(torch.ones(2, 3), torch.ones(2))
 
-    class Short(nn.Module):
+    class Short(Typing, nn.Module):
         output_types = Streaming.output_types
 
         @typecheck()
@@ -341,7 +380,7 @@ def test_trailing_optional_outputs_may_be_left_out_and_outputs_may_be_a_list() -
 
 
 def test_a_list_port_takes_a_tuple_too() -> None:
-    class Batcher(nn.Module):
+    class Batcher(Typing, nn.Module):
         input_types = property(lambda self: {"chunks": [NeuralType(("T", "D"))]})
 
         @typecheck()
@@ -354,7 +393,7 @@ def test_a_list_port_takes_a_tuple_too() -> None:
 
 
 def test_outputs_that_are_all_optional_may_all_be_left_out() -> None:
-    class Probe(nn.Module):
+    class Probe(Typing, nn.Module):
         output_types = property(
             lambda self: {"a": NeuralType(("B", "T"), optional=True), "b": NeuralType(("B",), optional=True)}
         )

@@ -12,9 +12,10 @@ from typing import Any
 
 import beartype
 from beartype import BeartypeConf, BeartypeStrategy
-from beartype.door import die_if_unbearable, is_bearable
+from beartype.door import TypeHint, die_if_unbearable, is_bearable
+from beartype.roar import BeartypeDoorNonpepException
 
-__all__ = ["DEFAULT_CONF", "explain_violation", "make_tester"]
+__all__ = ["DEFAULT_CONF", "explain_violation", "is_type_hint", "make_tester"]
 
 DEFAULT_CONF = BeartypeConf()
 _PRIVATE_FACTORY_VERSIONS = ("0.20.", "0.21.", "0.22.", "0.23.", "0.24.")
@@ -39,6 +40,18 @@ def _private_factory() -> Callable[[Any, BeartypeConf], Callable[[object], bool]
 
 
 _FACTORY = _private_factory()
+
+
+def is_type_hint(hint: Any) -> bool:
+    """Whether beartype can check ``hint`` (``list()`` or ``3`` written as an annotation cannot be); a string,
+    a forward reference beartype resolves when it checks, counts as a hint."""
+    if isinstance(hint, str):
+        return True
+    try:
+        TypeHint(hint)
+    except BeartypeDoorNonpepException:
+        return False
+    return True
 
 
 def make_tester(hint: Any, conf: BeartypeConf = DEFAULT_CONF) -> Callable[[object], bool]:

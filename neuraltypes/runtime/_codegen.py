@@ -205,7 +205,7 @@ def check_lines(plan: Plan, names: dict[str, object], originals: Mapping[str, st
         emitter.fail = _fail_statement(emitter, emitter.where, returned_arguments)
         emitter.value(plan.returns, "_ntq_r")
         emitter.finish_section()
-        emitter.tag(plan.returns, "_ntq_r", _caller_values(plan, original))
+        emitter.tag(plan.returns, "_ntq_r", _caller_values(plan, original), replace=plan.replace_tags)
         argument_lines, return_lines = _drop_unread_sizes(emitter.plain_bindings, argument_lines, emitter.lines)
     else:
         (argument_lines,) = _drop_unread_sizes(emitter.plain_bindings, argument_lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import threading
@@ -14,13 +15,13 @@ from typing import Any, TypeVar, overload
 import torch
 from beartype import BeartypeConf
 
-from ._beartype_bridge import DEFAULT_CONF
+from ._beartype_bridge import DEFAULT_CONF, is_type_hint
 from ._codegen import generate_source, install
 from ._errors import NeuralTypeError
 from ._instrument import instrument
 from ._nemo import NemoDispatch, NemoTypes
 from ._plan import Plan
-from ._specs import DictSpec, ListSpec, Spec, build_spec, contains_tensor
+from ._specs import DictSpec, ListSpec, PlainSpec, Spec, build_spec, contains_tensor
 from ._switches import (
     CHECKS_AVAILABLE,
     INSTRUMENT_BY_DEFAULT,
@@ -29,6 +30,8 @@ from ._switches import (
     disable_semantic_checks,
     enable_checks,
     enable_semantic_checks,
+    set_checks_enabled,
+    set_semantic_checks_enabled,
 )
 
 __all__ = ["CHECKED_MARKER", "typecheck"]
@@ -43,6 +46,7 @@ class _Options(typing.NamedTuple):
     conf: BeartypeConf
     skip_when_compiling: bool
     nemo: NemoTypes | None
+    ignore_collections: bool = False
     instrument: bool = INSTRUMENT_BY_DEFAULT
     bound_to_instance: bool = True  # False under staticmethod/classmethod: no NeMo-style instance
 
@@ -56,18 +60,27 @@ class _Typecheck:
             default, because checking at trace time is what turns bad shapes into guards).
         input_types: NeMo's decorator argument: the input types to use instead of the class's property.
         output_types: likewise for the outputs.
+        ignore_collections: NeMo's argument, for NeMo-style ports: True checks every tensor inside nested lists
+            and tuples against the port's type, whatever the nesting (NeMo's depth checks skipped).
         instrument: write the checks into the function's own code where that is safe (the default, unless
             ``NEURALTYPES_NO_INSTRUMENT=1``: no extra frame per call); False always puts a generated wrapper
             around the function instead.
 
     NeMo's class-level switches are here too: ``typecheck.disable_checks()``,
-    ``typecheck.disable_semantic_checks()`` (scoped context managers, unlike NeMo's).
+    ``typecheck.disable_semantic_checks()`` (scoped context managers, unlike NeMo's), and NeMo's setters
+    ``typecheck.set_typecheck_enabled(False)``, ``typecheck.set_semantic_check_enabled(False)`` and
+    ``typecheck.enable_wrapping(False)``, which change this thread's state from then on (NeMo's change the
+    whole process's; ``enable_wrapping(False)`` turns checks off rather than stopping later decorations from
+    wrapping: ``NEURALTYPES_DISABLE=1`` is the way to have no wrapper at all).
     """
 
     disable_checks = staticmethod(disable_checks)
     enable_checks = staticmethod(enable_checks)
     disable_semantic_checks = staticmethod(disable_semantic_checks)
     enable_semantic_checks = staticmethod(enable_semantic_checks)
+    set_typecheck_enabled = staticmethod(set_checks_enabled)
+    set_semantic_check_enabled = staticmethod(set_semantic_checks_enabled)
+    enable_wrapping = staticmethod(set_checks_enabled)
 
     @overload
     def __call__(self, function: F, /) -> F: ...
@@ -82,6 +95,7 @@ class _Typecheck:
         skip_when_compiling: bool = ...,
         input_types: dict[str, Any] | None = ...,
         output_types: dict[str, Any] | None = ...,
+        ignore_collections: bool = ...,
         instrument: bool = ...,
     ) -> Callable[[F], F]: ...
 
@@ -94,12 +108,13 @@ class _Typecheck:
         skip_when_compiling: bool = False,
         input_types: dict[str, Any] | None = None,
         output_types: dict[str, Any] | None = None,
+        ignore_collections: bool = False,
         instrument: bool = INSTRUMENT_BY_DEFAULT,
     ) -> Any:
         nemo = None
         if input_types is not None or output_types is not None:
             nemo = NemoTypes(input_types, output_types)
-        options = _Options(conf, skip_when_compiling, nemo, instrument)
+        options = _Options(conf, skip_when_compiling, nemo, ignore_collections, instrument)
         if function is None:
             return functools.partial(_decorate, options=options)
         return _decorate(function, options)
@@ -147,7 +162,9 @@ def _build(
     name = function.__name__ if function.__name__.isidentifier() else "wrapper"
     nemo_candidate = options.bound_to_instance and not neural and _is_method(function, signature)
     if options.nemo is not None or nemo_candidate:
-        dispatch = NemoDispatch(plan, options.nemo, _plain_wrapper(plan, name))
+        dispatch = NemoDispatch(
+            plan, options.nemo, functools.partial(_plain_wrapper, plan, name), options.ignore_collections
+        )
         source = (
             f"def {name}(*args, **kwargs):\n"
             "    if not _ntq_level():\n"
@@ -156,6 +173,7 @@ def _build(
         )
         names.update(_ntq_fn=function, _ntq_nemo=dispatch, _ntq_level=current_level)
         return _finish(install(source, names, name, plan.qualname), function, None)
+    _refuse_invalid_hints(plan)
     if all(spec is None for _, spec in parameters) and returns is None:
         return function
     checked = instrument(plan) if instrumented else None
@@ -165,8 +183,20 @@ def _build(
     return _finish(install(source, names, name, plan.qualname), function, function)
 
 
-def _plain_wrapper(plan: Plan, name: str) -> Callable[..., Any]:
-    """The ordinary-hints wrapper, for methods of classes that turn out to declare no NeMo types."""
+def _plain_wrapper(
+    plan: Plan, name: str, ports: frozenset[str] = frozenset(), typed_outputs: bool = False
+) -> Callable[..., Any]:
+    """The ordinary-hints wrapper of a method: the whole of it for a class that turns out to declare no NeMo
+    types; for one that does, without the annotations of the parameters that are input ports (``ports``) and,
+    with ``typed_outputs``, of the return value (NeMo reads the declared types alone).
+
+    Raises:
+        TypeError: an annotation that is checked is not a type hint.
+    """
+    if ports or typed_outputs:
+        parameters = [(p, None if p in ports else spec) for p, spec in plan.parameters]
+        plan = dataclasses.replace(plan, parameters=parameters, returns=None if typed_outputs else plan.returns)
+    _refuse_invalid_hints(plan)
     if all(spec is None for _, spec in plan.parameters) and plan.returns is None:
         return plan.function
     names: dict[str, object] = {}
@@ -174,6 +204,18 @@ def _plain_wrapper(plan: Plan, name: str) -> Callable[..., Any]:
     wrapper.__defaults__ = plan.function.__defaults__  # the generated header has None for every default
     wrapper.__kwdefaults__ = plan.function.__kwdefaults__
     return wrapper
+
+
+def _refuse_invalid_hints(plan: Plan) -> None:
+    """An annotation that is not a type hint (``x: list()``, ``n: 3``) is refused when the checks are built."""
+    checked = [(f"parameter {name!r}", spec) for name, spec in plan.parameters]
+    checked.append(("the return value", plan.returns))
+    for where, spec in checked:
+        if isinstance(spec, PlainSpec) and not is_type_hint(spec.hint):
+            raise TypeError(
+                f"{plan.qualname}: the annotation of {where} is {spec.hint!r}, an instance of "
+                f"{type(spec.hint).__name__}, not a type hint (write a class or a typing form, such as list)"
+            )
 
 
 def _parameter_spec(parameter: inspect.Parameter, hints: dict[str, Any]) -> Spec | None:

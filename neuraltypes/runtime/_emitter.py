@@ -252,12 +252,18 @@ class Emitter:
         self.deferred.clear()
 
     # -- tags -------------------------------------------------------------------------------------------
-    def tag(self, spec: Spec | None, v: str, callers: Mapping[str, CallerValue]) -> None:
+    def tag(self, spec: Spec | None, v: str, callers: Mapping[str, CallerValue], *, replace: bool = False) -> None:
         """Tag the tensors in ``v`` that the call made: not one the caller passed (``callers``: where those are,
-        by local name), nor an ``nn.Parameter`` (a plain one, or one made from a tensor subclass)."""
+        by local name), nor an ``nn.Parameter`` (a plain one, or one made from a tensor subclass). With
+        ``replace`` (NeMo's rule), every tensor but a parameter gets the declared type, replacing its tag."""
         if spec is None or not has_tags(spec):
             return
-        if isinstance(spec, TensorSpec):
+        if isinstance(spec, TensorSpec) and replace:
+            parameter = self.const(torch.nn.Parameter, "cls")
+            declared = self.const(spec.neural_type, "nt")
+            self.emit(f"if _ntq_type({v}) is not {parameter} and not _ntq_getattr({v}, '_is_param', False):")
+            self.emit(f"    {v}.{TAG_ATTRIBUTE} = {declared}")
+        elif isinstance(spec, TensorSpec):
             declared = self.const(spec.neural_type, "nt")
             guards = [f"{v} is not {name}" for name, where in callers.items() if where != "items"]
             parameter = self.const(torch.nn.Parameter, "cls")
@@ -272,25 +278,25 @@ class Emitter:
             self.emit(f"    {v}.{TAG_ATTRIBUTE} = {declared}")
         elif isinstance(spec, OptionalSpec):
             with self.block(f"if {v} is not None:"):
-                self.tag(spec.inner, v, callers)
+                self.tag(spec.inner, v, callers, replace=replace)
         elif isinstance(spec, UnionSpec):
             cls = self.const(spec.tensor.tensor_class, "cls")
             with self.block(f"if _ntq_isinstance({v}, {cls}):"):
-                self.tag(spec.tensor, v, callers)
+                self.tag(spec.tensor, v, callers, replace=replace)
         elif isinstance(spec, ListSpec):
             item = self.temp("e")
             with self.block(f"for {item} in {v}:"):
-                self.tag(spec.inner, item, callers)
+                self.tag(spec.inner, item, callers, replace=replace)
         elif isinstance(spec, DictSpec):
             item = self.temp("e")
             with self.block(f"for {item} in {v}.values():"):
-                self.tag(spec.value, item, callers)
+                self.tag(spec.value, item, callers, replace=replace)
         elif isinstance(spec, TupleSpec):
             for index, item_spec in enumerate(spec.items):
-                self.tag(item_spec, f"{v}[{index}]", callers)
+                self.tag(item_spec, f"{v}[{index}]", callers, replace=replace)
         elif isinstance(spec, NamedTupleSpec):
             for index, _, field_spec in spec.fields:
-                self.tag(field_spec, f"{v}[{index}]", callers)
+                self.tag(field_spec, f"{v}[{index}]", callers, replace=replace)
 
 
 _COMMON_DTYPES = ("float32", "float16", "bfloat16", "int64", "float64", "int32", "bool")

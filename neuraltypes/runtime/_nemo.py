@@ -1,10 +1,15 @@
 """NeMo compatibility: methods of classes that declare ``input_types`` / ``output_types`` properties.
 
 NeMo's rules: with input types, arguments are passed by keyword only, every mandatory port must be given and
-no undeclared one; an incoming tensor's carried type must be accepted by the declared one; outputs are tagged.
-Unlike NeMo, sizes written in the types (``AxisType(Dimension, 80)``) are checked, not only ranks, bare
-tensors where a list is declared are rejected, outputs are checked too, and the types are read once per class
-(the first instance's properties), not rebuilt on every call.
+no undeclared one; an incoming tensor's carried type must be accepted by the declared one; every output tensor
+is tagged with its port's type (the caller's own tensors too, replacing an earlier tag, as NeMo does); the
+method's ordinary annotations are not checked. Unlike NeMo, sizes written in the types
+(``AxisType(Dimension, 80)``) are checked, not only ranks, bare tensors where a list is declared are rejected,
+outputs are checked too, and one tensor returned under two ports of incompatible types is an error (NeMo keeps
+whichever tag it wrote last).
+
+The types are read once per class when its ``input_types``/``output_types`` properties cannot change (their
+getters never read ``self``), else on every call, as NeMo does, with the checks of each distinct answer kept.
 
 The axis labels of NeMo-declared types are kinds, not size variables: NeMo's own modules reuse ``T`` for an
 encoder's input and its downsampled output, so binding them would reject working models.
@@ -12,10 +17,11 @@ encoder's input and its downsampled output, so binding them would reject working
 
 from __future__ import annotations
 
+import dis
 import inspect
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +31,10 @@ from beartype import BeartypeConf
 from neuraltypes.core import NeuralType, VoidType
 
 from ._codegen import generate_source, install
-from ._emitter import has_tags
 from ._errors import NeuralTypeError
-from ._explain import Explainer, Mismatch, as_configured, error_from
+from ._explain import Explainer, Mismatch, as_configured, describe_value, error_from
 from ._plan import CallerValue, Plan
+from ._provenance import TAG_ATTRIBUTE, accepts
 from ._specs import NEMO_LIST, ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
 
 __all__ = ["NemoDispatch", "NemoTypes", "nemo_spec"]
@@ -82,7 +88,7 @@ class _NemoPlan:
     ) -> None:
         self.qualname = qualname
         self.plan = plan
-        self.call = call  # the method, with its ordinary hints checked by beartype
+        self.call = call  # the method, checking the ordinary hints of its parameters that are not ports
         self.inputs = None if inputs is None else [self._port(n, t, "input") for n, t in inputs.items()]
         self.outputs = None if outputs is None else [self._port(n, t, "output") for n, t in outputs.items()]
         self._inputs_checker = None if self.inputs is None else _inputs_checker(self.inputs, plan)
@@ -90,10 +96,11 @@ class _NemoPlan:
         # mandatory ones (trailing optional ports omitted); one checker per accepted count.
         self._outputs_checkers = _outputs_checkers(self.outputs, plan) if self.outputs else {}
         self._single_output = self._outputs_checkers[1] if self.outputs and len(self.outputs) == 1 else None
-        # The call's arguments go to the outputs' checker only when it tags (not the caller's tensors), with the
-        # ports declared as lists (NeMo's list convention) searched inside.
-        self._outputs_tagged = any(port.spec is not None and has_tags(port.spec) for port in self.outputs or ())
-        self._list_ports = tuple(port.name for port in self.inputs or () if isinstance(port.declared, list))
+        # NeMo's one list port returned as `(items,)`: the tuple is a wrapper, not the list's outer level.
+        self._unwrap_one_tuple = (
+            self.outputs is not None and len(self.outputs) == 1 and isinstance(self.outputs[0].declared, list)
+        )
+        self._exclusive = _exclusive_ports(self.outputs or [])
 
     def _port(self, name: str, declared: Any, side: str) -> _Port:
         spec = nemo_spec(declared, f"{self.qualname} {side} {name!r}")
@@ -116,15 +123,30 @@ class _NemoPlan:
                 checker = self._outputs_checkers.get(len(checked)) if isinstance(checked, tuple) else None
                 if checker is None:
                     raise self._explain_outputs(result)
+            elif self._unwrap_one_tuple and _one_tuple_of_items(result):
+                checked = result[0]
+            if self._exclusive:
+                self._refuse_shared_outputs(checked)
             try:
-                if self._outputs_tagged:
-                    lists = tuple(kwargs[name] for name in self._list_ports if name in kwargs)
-                    checker(checked, lists, *args, *kwargs.values())
-                else:
-                    checker(checked, ())
+                checker(checked, ())
             except TypeError:
-                raise self._explain_outputs(result) from None
+                raise self._explain_outputs(checked) from None
         return result
+
+    def _refuse_shared_outputs(self, values: Any) -> None:
+        """One tensor returned under two ports whose types exclude each other is refused: it cannot be both."""
+        assert self.outputs is not None
+        seen: dict[int, _Port] = {}
+        for port, value in zip(self.outputs, values, strict=False):
+            for leaf in _leaves(value):
+                other = seen.setdefault(id(leaf), port)
+                if other is not port and (other.name, port.name) in self._exclusive:
+                    detail = (
+                        f"returned one tensor as both output {other.name!r} and output {port.name!r}, whose types "
+                        "exclude each other"
+                    )
+                    expected = f"{other.name!r}: {_base(other.declared)}, {port.name!r}: {_base(port.declared)}"
+                    raise self._error("outputs", detail, f"distinct tensors ({expected})", describe_value(leaf))
 
     def _explain_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseException:
         """The NeMo-worded error for inputs the generated checker refused (re-checked by the explainer)."""
@@ -169,9 +191,12 @@ class _NemoPlan:
             raise self._error("inputs", detail, expected, got)
         try:
             for name, value in kwargs.items():
-                explainer.check(declared[name].spec, value, f"input {name!r}")
+                self._checked_value(explainer, declared[name].spec, value, f"input {name!r}")
         except Mismatch as mismatch:
             raise error_from(self.qualname, explainer, mismatch) from None
+
+    def _checked_value(self, explainer: Explainer, spec: Spec | None, value: Any, where: str) -> None:
+        explainer.check(spec, value, where)
 
     def _check_outputs(self, result: Any, explainer: Explainer) -> None:
         assert self.outputs is not None
@@ -192,7 +217,7 @@ class _NemoPlan:
             raise self._error("outputs", f"returned {got}, expected {expected}", expected, got)
         try:
             for port, value in zip(ports[: len(values)], values, strict=True):
-                explainer.check(port.spec, value, f"output {port.name!r}")
+                self._checked_value(explainer, port.spec, value, f"output {port.name!r}")
         except Mismatch as mismatch:
             raise error_from(self.qualname, explainer, mismatch) from None
 
@@ -235,6 +260,38 @@ def _mandatory(ports: list[_Port]) -> int:
     return max((index + 1 for index, port in enumerate(ports) if not port.optional), default=0)
 
 
+def _one_tuple_of_items(result: Any) -> bool:
+    """``(items,)``: how NeMo lets a method return its one list output explicitly wrapped."""
+    return type(result) is tuple and len(result) == 1 and isinstance(result[0], NEMO_LIST)
+
+
+def _base(declared: Any) -> Any:
+    """The type inside NeMo's list nesting (``[[NeuralType(...)]]`` -> ``NeuralType(...)``)."""
+    while isinstance(declared, list) and len(declared) == 1:
+        declared = declared[0]
+    return declared
+
+
+def _exclusive_ports(ports: list[_Port]) -> frozenset[tuple[str, str]]:
+    """The pairs of output ports (both orders) whose types exclude each other: one tensor cannot be both."""
+    pairs: set[tuple[str, str]] = set()
+    for index, first in enumerate(ports):
+        for second in ports[index + 1 :]:
+            a, b = _base(first.declared), _base(second.declared)
+            if isinstance(a, NeuralType) and isinstance(b, NeuralType) and not (accepts(a, b) or accepts(b, a)):
+                pairs.update({(first.name, second.name), (second.name, first.name)})
+    return frozenset(pairs)
+
+
+def _leaves(value: Any, depth: int = 16) -> Iterator[Any]:
+    """The tensors in ``value``: itself, or those inside its nested lists and tuples."""
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, NEMO_LIST) and depth > 0:
+        for item in value:
+            yield from _leaves(item, depth - 1)
+
+
 def _outputs_checkers(ports: list[_Port], plan: Plan) -> dict[int, Callable[..., Any]]:
     """Per accepted number of outputs, a generated function checking and tagging them (the value itself for one
     port), given the call's arguments too: a tensor the caller passed in and the method returned is not tagged."""
@@ -258,9 +315,55 @@ def _outputs_checker(returns: Spec | None, plan: Plan) -> Callable[..., Any]:
     )
     parameters: list[tuple[str, Spec | None]] = [("value", None), ("lists", None), ("arguments", None)]
     callers: dict[str, CallerValue] = {"lists": "nested", "arguments": "items"}
-    checks = Plan(identity, signature, parameters, returns, _raising_ours(plan.conf), caller_values=callers)
+    conf = _raising_ours(plan.conf)
+    checks = Plan(identity, signature, parameters, returns, conf, caller_values=callers, replace_tags=True)
     names: dict[str, object] = {}
     return install(generate_source(checks, names, "check_outputs"), names, "check_outputs", plan.qualname)
+
+
+class _NemoPlanIgnoringCollections(_NemoPlan):
+    """NeMo's ``ignore_collections=True``: a port's list nesting is ignored, and every tensor inside nested lists
+    and tuples of its value is checked against (and, for outputs, tagged with) the port's type."""
+
+    def __init__(
+        self,
+        qualname: str,
+        inputs: Mapping[str, Any] | None,
+        outputs: Mapping[str, Any] | None,
+        plan: Plan,
+        call: Callable[..., Any],
+    ) -> None:
+        flat_inputs = None if inputs is None else {name: _base(t) for name, t in inputs.items()}
+        flat_outputs = None if outputs is None else {name: _base(t) for name, t in outputs.items()}
+        super().__init__(qualname, flat_inputs, flat_outputs, plan, call)
+
+    def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.inputs is not None:
+            self._check_inputs(args, kwargs, Explainer(self.plan.conf))
+        result = self.call(*args, **kwargs)
+        if self.outputs:
+            ports = self.outputs
+            values = tuple(result) if len(ports) > 1 and isinstance(result, NEMO_LIST) else (result,)
+            self._check_outputs(values if len(ports) > 1 else result, Explainer(self.plan.conf))
+            for port, value in zip(ports, values, strict=False):
+                _tag_leaves(port, value)
+        return result
+
+    def _checked_value(self, explainer: Explainer, spec: Spec | None, value: Any, where: str) -> None:
+        if isinstance(value, NEMO_LIST):
+            for leaf in _leaves(value):
+                explainer.check(spec, leaf, where)
+        else:
+            explainer.check(spec, value, where)
+
+
+def _tag_leaves(port: _Port, value: Any) -> None:
+    declared = port.declared
+    if not isinstance(declared, NeuralType) or isinstance(declared.elements_type, VoidType):
+        return
+    for leaf in _leaves(value):
+        if not isinstance(leaf, torch.nn.Parameter):
+            setattr(leaf, TAG_ATTRIBUTE, declared)
 
 
 FROM_ANNOTATIONS = "_neural_types_from_annotations"
@@ -276,27 +379,120 @@ def _declared_types(instance: Any, owner: type, name: str) -> Any:
     return getattr(instance, name, None)
 
 
+def _reads_self(owner: type, name: str) -> bool:
+    """Whether the class's ``name`` property may answer differently per instance or per call: its getter reads
+    ``self`` (or calls ``super()``, which does), or it is not a plain function whose code can be read."""
+    attribute = inspect.getattr_static(owner, name, None)
+    if attribute is None:
+        return False
+    getter = attribute.fget if isinstance(attribute, property) else None
+    if getattr(getter, FROM_ANNOTATIONS, False) is True:
+        return False  # derived from the class's annotations: the same for every instance
+    code = getattr(inspect.unwrap(getter), "__code__", None) if getter is not None else None
+    if code is None or code.co_argcount < 1:
+        return True
+    receiver = code.co_varnames[0]
+    if receiver in code.co_cellvars or "__class__" in code.co_freevars:
+        return True
+    return any(
+        instruction.opname.startswith("LOAD_FAST") and receiver in _names(instruction.argval)
+        for instruction in dis.get_instructions(code)
+    )
+
+
+def _names(argval: object) -> tuple[object, ...]:
+    return argval if isinstance(argval, tuple) else (argval,)  # LOAD_FAST_LOAD_FAST (3.13) loads two
+
+
+_PLANS_PER_CLASS = 16
+"""How many distinct answers of a class's changing properties keep their built checks."""
+
+Checker = Callable[[tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _frozen(types: Mapping[str, Any] | None) -> Hashable:
+    """A hashable key for a property's answer: ports in order, NeMo's list nesting as tuples."""
+
+    def freeze(declared: Any) -> Any:
+        return tuple(freeze(item) for item in declared) if isinstance(declared, list) else declared
+
+    return None if types is None else tuple((name, freeze(t)) for name, t in types.items())
+
+
+class _Rereading:
+    """The checks of a class whose properties may change (NeMo's mode switches): the properties are read on
+    every call, as NeMo does, and the checks built for each distinct answer are kept."""
+
+    def __init__(self, build: Callable[[Mapping[str, Any] | None, Mapping[str, Any] | None], Checker]) -> None:
+        self._build = build
+        self._plans: dict[Hashable, Checker] = {}
+
+    def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        instance = args[0]
+        inputs, outputs = instance.input_types, instance.output_types
+        try:
+            key = (_frozen(inputs), _frozen(outputs))
+            checker = self._plans.get(key)
+        except TypeError:  # an answer that cannot be hashed: checked without keeping the checks
+            return self._build(inputs, outputs)(args, kwargs)
+        if checker is None:
+            if len(self._plans) >= _PLANS_PER_CLASS:
+                self._plans.pop(next(iter(self._plans)))
+            checker = self._plans.setdefault(key, self._build(inputs, outputs))
+        return checker(args, kwargs)
+
+
+def _nemo_base(owner: type) -> bool:
+    """Whether ``owner`` inherits NeMo's ``Typing`` interface (ours: a class with the marked derived properties)."""
+    return any(
+        getattr(getattr(klass.__dict__.get(name), "fget", None), FROM_ANNOTATIONS, False) is True
+        for klass in owner.__mro__
+        for name in ("input_types", "output_types")
+    )
+
+
 class NemoDispatch:
     """Per class: NeMo's checks when the class declares types, else the ordinary-hints wrapper.
 
-    The declared types are read from the first instance's ``input_types`` / ``output_types`` properties and
-    kept for the class (NeMo rebuilds them on every call).
+    The declared types are read once for the class when its properties cannot change (see ``_reads_self``),
+    else on every call (``_Rereading``).
     """
 
-    def __init__(self, plan: Plan, explicit: NemoTypes | None, plain: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        explicit: NemoTypes | None,
+        plain_for: Callable[[frozenset[str], bool], Callable[..., Any]],
+        ignore_collections: bool = False,
+    ) -> None:
         self.plan = plan
         self.explicit = explicit
-        self.plain = plain
-        self._per_class: dict[type, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {}
+        self.plain_for = plain_for
+        """The method checking its ordinary hints, but those of the given input ports (and, with True, of the
+        return value); built when a call first needs it, as only then an invalid hint can be told apart from
+        NeMo's unread one."""
+        self._plan_class = _NemoPlanIgnoringCollections if ignore_collections else _NemoPlan
+        self._per_class: dict[type, Checker] = {}
         # Types given to the decorator need no instance: build their checks now, outside any compile trace.
         self._explicit_plan = None
         if explicit is not None:
-            self._explicit_plan = _NemoPlan(plan.qualname, explicit.input_types, explicit.output_types, plan, plain)
+            self._explicit_plan = self._nemo_plan(explicit.input_types, explicit.output_types)
         self._not_ready = (
             f"{plan.qualname}() reads its class's input_types/output_types on the first call, which cannot run "
             "while torch.compile traces: call the module once before compiling it with fullgraph=True, or pass "
             "the types to @typecheck(input_types=..., output_types=...)"
         )
+
+    def _nemo_plan(self, inputs: Mapping[str, Any] | None, outputs: Mapping[str, Any] | None) -> Checker:
+        if inputs is None and outputs is None:
+            function = self.plain_for(frozenset(), False)
+
+            def unchecked(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                return function(*args, **kwargs)
+
+            return unchecked
+        call = self.plain_for(frozenset(inputs or ()), outputs is not None)
+        return self._plan_class(self.plan.qualname, inputs, outputs, self.plan, call)
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self._explicit_plan is not None:
@@ -311,17 +507,34 @@ class NemoDispatch:
             checker = self._checker_for(args[0] if args else None, owner)
         return checker(args, kwargs)
 
-    def _checker_for(self, instance: Any, owner: type) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    def _checker_for(self, instance: Any, owner: type) -> Checker:
         # No lock: two threads may both build the checker of a class; either result is right, and a lock
         # would stop torch.compile from tracing a first call.
         inputs = _declared_types(instance, owner, "input_types")
         outputs = _declared_types(instance, owner, "output_types")
-        checker: Callable[[tuple[Any, ...], dict[str, Any]], Any]
-        if inputs is None and outputs is None:
-            plain = self.plain
+        checker: Checker
+        if inputs is None and outputs is None and not _declares_types(owner):
+            plain = self.plain_for(frozenset(), False)
 
             def checker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
                 return plain(*args, **kwargs)
+        elif not _nemo_base(owner):
+            raise RuntimeError(
+                f"{self.plan.qualname}(): {owner.__qualname__} declares input_types/output_types but does not "
+                "inherit neuraltypes.Typing (or NeuralModule); NeMo's @typecheck() requires it"
+            )
+        elif _reads_self(owner, "input_types") or _reads_self(owner, "output_types"):
+            checker = _Rereading(self._nemo_plan)
         else:
-            checker = _NemoPlan(self.plan.qualname, inputs, outputs, self.plan, self.plain)
+            checker = self._nemo_plan(inputs, outputs)
         return self._per_class.setdefault(owner, checker)
+
+
+def _declares_types(owner: type) -> bool:
+    """Whether the class defines its own ``input_types``/``output_types`` (not the ones derived from annotations)."""
+    for name in ("input_types", "output_types"):
+        attribute = inspect.getattr_static(owner, name, None)
+        getter = attribute.fget if isinstance(attribute, property) else attribute
+        if attribute is not None and getattr(getter, FROM_ANNOTATIONS, False) is not True:
+            return True
+    return False

@@ -30,6 +30,9 @@ class Plan:
     """Where the caller's tensors are, which are never tagged: per parameter, the value itself ("is"), its items
     ("items"), or the value and, when it is a list, tuple or dict, what it holds at any depth ("nested"). None:
     read from the signature and the specs (see ``_codegen``)."""
+    replace_tags: bool = False
+    """NeMo's rule for outputs: every returned tensor (but a parameter) gets the declared type, replacing its tag,
+    the caller's tensors included (``caller_values`` then has no effect)."""
 
     @property
     def qualname(self) -> str:

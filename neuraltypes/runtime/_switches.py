@@ -45,6 +45,8 @@ __all__ = [
     "enable_checks",
     "enable_semantic_checks",
     "semantic_checks_enabled",
+    "set_checks_enabled",
+    "set_semantic_checks_enabled",
 ]
 
 
@@ -77,6 +79,8 @@ class _State(NamedTuple):
 
 
 _DEFAULT = _State(checks=True, semantic=not _env_flag("NEURALTYPES_DISABLE_SEMANTIC"))
+_BASE: ContextVar[_State] = ContextVar("neuraltypes_switch_base", default=_DEFAULT)
+"""This context's state outside every ``with`` block: the defaults, unless ``set_checks_enabled`` changed them."""
 _BLOCKS: ContextVar[tuple[_Switch, ...]] = ContextVar("neuraltypes_switch_blocks", default=())
 """This context's active switch blocks, in the order they were entered; ``_LEVEL`` is derived from them."""
 _LEVEL: ContextVar[Level] = ContextVar("neuraltypes_check_level", default=_DEFAULT.level)
@@ -164,7 +168,7 @@ class _Switch(ContextDecorator):
 
 
 def _state_of(blocks: tuple[_Switch, ...]) -> _State:
-    state = _DEFAULT
+    state = _BASE.get()
     for block in blocks:
         state = block.applied_to(state)
     return state
@@ -188,6 +192,27 @@ def disable_semantic_checks() -> AbstractContextManager[None]:
 def enable_semantic_checks() -> AbstractContextManager[None]:
     """Turn semantic checks on in this thread inside the ``with`` block."""
     return _Switch("enable_semantic_checks()", "semantic", on=True)
+
+
+def set_checks_enabled(enabled: bool = True) -> None:
+    """Turn checks on or off in this thread from now on, outside any ``with`` block (NeMo's
+    ``typecheck.set_typecheck_enabled``). Unlike NeMo's, the change is this thread's (and that of asyncio tasks
+    it starts later), not the process's: other threads keep their own state. Active ``with`` blocks still apply
+    on top of it."""
+    _set_base("checks", enabled)
+
+
+def set_semantic_checks_enabled(enabled: bool = True) -> None:
+    """Turn element-type checks on or off in this thread from now on (NeMo's
+    ``typecheck.set_semantic_check_enabled``); this thread's, like :func:`set_checks_enabled`."""
+    _set_base("semantic", enabled)
+
+
+def _set_base(field: Literal["checks", "semantic"], enabled: bool) -> None:
+    if not isinstance(enabled, bool):
+        raise TypeError(f"expected True or False, got {enabled!r}")
+    _BASE.set(_BASE.get()._replace(**{field: enabled}))
+    _LEVEL.set(_state_of(_BLOCKS.get()).level)
 
 
 def checks_enabled() -> bool:
