@@ -1,5 +1,6 @@
 """Freezing: ``freeze``/``unfreeze``/``as_frozen`` keep each parameter's previous ``requires_grad``."""
 
+import pytest
 import torch
 
 from neuraltypes.nn import NeuralModule
@@ -61,11 +62,23 @@ def test_partial_unfreeze_keeps_what_was_frozen_before() -> None:
     assert trainable(tower) == before and before["embed.weight"] is False
 
 
-def test_partial_unfreeze_without_a_freeze_unfreezes_everything() -> None:
+def test_partial_unfreeze_without_a_freeze_is_refused_as_in_nemo() -> None:
     tower = Tower()
     tower.embed.weight.requires_grad_(False)
+    with pytest.raises(ValueError, match=r"cannot unfreeze Tower partially: it was not frozen with freeze\(\) first"):
+        tower.unfreeze(partial=True)
+    assert trainable(tower)["embed.weight"] is False  # nothing changed
+
+
+def test_the_freeze_record_is_nemos_frozen_grad_map() -> None:
+    tower = Tower()
+    tower.embed.weight.requires_grad_(False)
+    tower.freeze()
+    record: dict[str, bool] = tower.__dict__["_frozen_grad_map"]  # NeMo's tests read `module._frozen_grad_map`
+    assert record["embed.weight"] is False
+    assert all(record[name] for name in trainable(tower) if name != "embed.weight")
     tower.unfreeze(partial=True)
-    assert all(trainable(tower).values())
+    assert not hasattr(tower, "_frozen_grad_map")
 
 
 def test_as_frozen_restores_requires_grad_and_modes_exactly() -> None:

@@ -9,7 +9,8 @@ import torch
 
 __all__ = ["as_frozen", "freeze", "unfreeze"]
 
-_RECORD = "_neuraltypes_requires_grad_before_freeze"
+_RECORD = "_frozen_grad_map"
+"""Where :func:`freeze` keeps each parameter's ``requires_grad`` from before (NeMo's attribute name and form)."""
 
 
 def _requires_grad(module: torch.nn.Module) -> dict[str, bool]:
@@ -39,7 +40,12 @@ def unfreeze(module: torch.nn.Module, partial: bool = False) -> None:
     Args:
         partial: restore each parameter's ``requires_grad`` from before :func:`freeze` (parameters that were
             frozen on purpose stay frozen) instead of making every parameter trainable.
+
+    Raises:
+        ValueError: ``partial`` without an earlier :func:`freeze` (NeMo's rule): there is no state to go back to.
     """
+    if partial and _RECORD not in module.__dict__:
+        raise ValueError(f"cannot unfreeze {type(module).__name__} partially: it was not frozen with freeze() first")
     record = module.__dict__.pop(_RECORD, None)
     if partial and record is not None:
         _restore_requires_grad(module, record)
