@@ -11,10 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOWED: dict[str, set[str]] = {
     "core": {"core"},
     "runtime": {"core", "runtime"},
+    "optim": {"optim"},  # torch alone: NeMo's schedulers and optimizer names
     "config": {"core", "runtime", "config"},
     "archive": {"core", "runtime", "config", "archive"},
     "nn": {"core", "runtime", "config", "archive", "nn"},
-    "models": {"core", "runtime", "config", "archive", "nn", "models"},
+    "models": {"core", "runtime", "config", "archive", "nn", "optim", "models"},
 }
 
 
