@@ -16,8 +16,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ._build import TARGET_KEY, build_resolved, prepare_config
 from ._interpolation import relocatable
+from ._legacy import LEGACY_TARGET_KEY, upgrade_legacy_keys
 from ._limits import DEFAULT_LIMITS, ConfigLimits
-from ._resolution import standalone
+from ._resolution import quote, standalone
 from ._resolve import check_target
 
 __all__ = ["Serialization", "class_path"]
@@ -137,6 +138,20 @@ def _config_value(value: object, where: str) -> Any:
     )
 
 
+def _constructor_parameters(cls: type) -> Mapping[str, inspect.Parameter]:
+    try:
+        return inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # a constructor without a readable signature (a builtin's)
+        return {}
+
+
+def _takes_whole_config(cls: type, raw: Mapping[str, Any]) -> bool:
+    """NeMo's rule for a config naming no class: ``cls(cfg=config)`` for a class whose constructor takes ``cfg``,
+    unless the config is only that constructor's arguments (``{cfg: {...}}``, our own form)."""
+    parameters = _constructor_parameters(cls)
+    return "cfg" in parameters and not (raw and set(raw) <= set(parameters))
+
+
 class Serialization:
     """Mixin for objects built from OmegaConf configs: ``from_config_dict`` and ``to_config_dict``.
 
@@ -159,6 +174,7 @@ class Serialization:
     def from_config_dict(
         cls,
         config: object,
+        trainer: object | None = None,
         *,
         allow: Iterable[object] = (),
         allow_resolvers: bool = False,
@@ -166,19 +182,34 @@ class Serialization:
     ) -> Self:
         """Build an instance of ``cls`` (or of the subclass its ``_target_`` names) from a config.
 
-        Without ``_target_`` the config holds ``cls``'s constructor arguments. The config is resolved once and
-        every ``_target_`` in it checked against the allowlist before anything is called; nested ``_target_``
-        nodes are built first (Hydra's recursive instantiation). The object keeps the config (interpolations
-        unresolved) for :meth:`to_config_dict`.
+        With ``_target_``, the config holds the constructor's arguments; nested ``_target_`` nodes are built
+        first (Hydra's recursive instantiation). Without it, NeMo's conventions apply:
+
+        - Hydra 0.x's ``cls: path`` with ``params: {...}`` (at any level) is read as ``_target_`` and arguments;
+        - ``target: path`` (NeMo's model form) builds that class, or ``cls`` when ``cls`` is a subclass of it,
+          with the whole config as ``cfg`` (and ``trainer``, when its constructor takes one);
+        - a config naming no class builds ``cls(cfg=config)`` when ``cls``'s constructor takes ``cfg`` and the
+          config is not just its arguments, else ``cls(**config)``.
+
+        The config is resolved once and every target in it (``target`` too) checked against the allowlist before
+        anything is called. The object keeps the config (interpolations unresolved) for :meth:`to_config_dict`.
+
+        Args:
+            config: a mapping or DictConfig.
+            trainer: NeMo's argument, passed on to a constructor that takes ``cfg`` and ``trainer``.
 
         Raises:
-            TypeError: the ``_target_`` is not ``cls`` or a subclass of it.
+            TypeError: the named class is not ``cls`` or a subclass of it.
+            ValueError: a ``params`` node that is not a mapping, or repeats a key given beside it.
             UnsafeTargetError, UnsafeConfigError: as for :func:`~neuraltypes.config.instantiate`.
         """
         allowed = tuple(allow)
         raw = standalone(config, limits)
         if not isinstance(raw, dict):
             raise TypeError(f"{cls.__qualname__}.from_config_dict needs a mapping config, not a list")
+        raw = upgrade_legacy_keys(raw)
+        if TARGET_KEY not in raw and (LEGACY_TARGET_KEY in raw or _takes_whole_config(cls, raw)):
+            return cls._from_whole_config(raw, trainer, allowed, allow_resolvers, limits)
         named = TARGET_KEY in raw
         raw, resolved = prepare_config(
             raw, {} if named else {TARGET_KEY: cls}, allow=allowed, allow_resolvers=allow_resolvers, limits=limits
@@ -196,13 +227,45 @@ class Serialization:
         built._store_config(raw)
         return built
 
-    def _store_config(self, raw: dict[str, Any]) -> None:
-        """Keep the config this object was built from, with ``_target_`` as an import path.
+    @classmethod
+    def _from_whole_config(
+        cls,
+        raw: dict[str, Any],
+        trainer: object | None,
+        allowed: tuple[object, ...],
+        allow_resolvers: bool,
+        limits: ConfigLimits,
+    ) -> Self:
+        """NeMo's model form: ``target`` (or ``cls`` itself) built with the whole config as ``cfg``."""
+        _, resolved = prepare_config(raw, {}, allow=allowed, allow_resolvers=allow_resolvers, limits=limits)
+        target: object = cls
+        if LEGACY_TARGET_KEY in resolved:
+            named = check_target(resolved[LEGACY_TARGET_KEY], allowed, where=LEGACY_TARGET_KEY)
+            if isinstance(named, type) and issubclass(cls, named):
+                named = cls  # NeMo: the calling class, when it specialises the one named
+            target = named
+        if not (isinstance(target, type) and issubclass(target, cls)):
+            raise TypeError(
+                f"{cls.__qualname__}.from_config_dict: the config's target {raw[LEGACY_TARGET_KEY]!r} is not "
+                f"{cls.__qualname__} or a subclass of it"
+            )
+        arguments: dict[str, Any] = {"cfg": OmegaConf.create(quote(resolved))}
+        if trainer is not None or "trainer" in _constructor_parameters(target):
+            arguments["trainer"] = trainer
+        built = target(**arguments)
+        # Given back as it came, as NeMo does (its tests compare the two); `from_config_dict` reads it the same way.
+        built._store_config(raw, named_by=None)
+        return built
+
+    def _store_config(self, raw: dict[str, Any], named_by: str | None = TARGET_KEY) -> None:
+        """Keep the config this object was built from, with ``_target_`` as an import path (none added when
+        ``named_by`` is None: the config names its class its own way).
 
         A config holding Python objects (a class as a nested ``_target_``, a module passed as a value) is not
         kept: the recorded constructor call describes the object instead.
         """
-        stored = {TARGET_KEY: class_path(type(self)), **{k: v for k, v in raw.items() if k != TARGET_KEY}}
+        rest = {k: v for k, v in raw.items() if k != TARGET_KEY}
+        stored = rest if named_by is None else {TARGET_KEY: class_path(type(self)), **rest}
         try:
             OmegaConf.create(stored)
         except OmegaConfBaseException:

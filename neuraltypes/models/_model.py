@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import lightning.pytorch as pl
 import torch
@@ -30,6 +30,8 @@ from ._optim import build_optimization
 __all__ = ["ModelPT"]
 
 _TARGET = "_target_"
+_NEMO_TARGET = "target"
+"""NeMo's own key for the model class, which NeMo writes into every model config it saves."""
 _EVALUATION_KEYS = {"validation": "validation_ds", "test": "test_ds"}
 
 
@@ -61,6 +63,10 @@ class ModelPT(NeuralModule, pl.LightningModule):
         trainer: optional; when given, the datasets are set up immediately.
     """
 
+    #: The keys of ``cfg`` this class reads; a subclass adds its own (``ModelPT.config_keys | {"encoder"}``).
+    #: Command-line overrides refuse a new key outside them (a typo would be stored and change nothing).
+    config_keys: ClassVar[frozenset[str]] = frozenset({"train_ds", "validation_ds", "test_ds", "optim"})
+
     def __init__(self, cfg: Mapping[str, Any] | DictConfig, trainer: pl.Trainer | None = None) -> None:
         super().__init__()
         self._cfg = _model_config(cfg, type(self).__qualname__)
@@ -68,6 +74,7 @@ class ModelPT(NeuralModule, pl.LightningModule):
         self._loaders: dict[str, list[NamedLoader] | None] = {"validation": None, "test": None}
         self._step_outputs = StepOutputs()
         self._first_batch_check = FirstBatchCheck()
+        self._optimization: dict[str, Any] | None = None  # built by setup_optimization, used by the next fit
         if trainer is not None:
             self.setup_data()
 
@@ -87,16 +94,19 @@ class ModelPT(NeuralModule, pl.LightningModule):
     def from_config_dict(
         cls,
         config: object,
+        trainer: object | None = None,
         *,
         allow: Iterable[object] = (),
         allow_resolvers: bool = False,
         limits: ConfigLimits = DEFAULT_LIMITS,
     ) -> Self:
-        """Build the model a config describes; its ``_target_`` (if any) must be ``cls`` or a subclass.
+        """Build the model a config describes; its ``_target_`` or NeMo's ``target`` (if any) must name ``cls`` or a
+        subclass (for ``target``, also a base that ``cls`` specialises: ``cls`` is built then, as NeMo does).
 
         The config is resolved once (resolver calls refused unless ``allow_resolvers``) and the model gets that
-        data as ``cfg``, quoted so that reading it never interpolates again. Its interpolations are therefore
-        not kept; build the model directly (``Model(cfg)``) to keep them in a config you trust.
+        data as ``cfg``, quoted so that reading it never interpolates again, with ``trainer`` (NeMo's
+        signature). Its interpolations are therefore not kept; build the model directly (``Model(cfg)``) to keep
+        them in a config you trust.
 
         Raises:
             TypeError: the ``_target_`` names a class that is not ``cls`` or a subclass of it.
@@ -110,14 +120,19 @@ class ModelPT(NeuralModule, pl.LightningModule):
         own = OmegaConf.to_container(config, resolve=False) if isinstance(config, DictConfig) else dict(config)
         resolved = resolve_config(own, allow_resolvers=allow_resolvers, limits=limits)
         target: object = cls
-        if _TARGET in resolved:
-            target = resolve_target(str(resolved.pop(_TARGET)), allow=(cls, *allow))
+        key = _TARGET if _TARGET in resolved else _NEMO_TARGET if _NEMO_TARGET in resolved else None
+        if key is not None:
+            target = resolve_target(str(resolved.pop(key)), allow=(cls, *allow))
+            if key == _NEMO_TARGET and isinstance(target, type) and issubclass(cls, target):
+                target = cls
         if not (isinstance(target, type) and issubclass(target, cls)):
             raise TypeError(
-                f"{cls.__qualname__}.from_config_dict: the config's _target_ {config[_TARGET]!r} is not "
+                f"{cls.__qualname__}.from_config_dict: the config's {key} {config[key]!r} is not "
                 f"{cls.__qualname__} or a subclass of it"
             )
-        return target(cfg=OmegaConf.create(quote(resolved)))
+        if trainer is not None and not isinstance(trainer, pl.Trainer):
+            raise TypeError(f"{cls.__qualname__}.from_config_dict: trainer must be a Trainer, not {trainer!r}")
+        return target(cfg=OmegaConf.create(quote(resolved)), trainer=trainer)
 
     @classmethod
     def load_from_lightning_checkpoint(
@@ -195,12 +210,34 @@ class ModelPT(NeuralModule, pl.LightningModule):
 
     # -- optimization -------------------------------------------------------------------------------------
 
-    def configure_optimizers(self) -> Any:
-        """The optimizer and scheduler ``cfg.optim`` describes."""
-        if self._cfg.get("optim") is None:
+    def setup_optimization(
+        self, optim_config: DictConfig | Mapping[str, Any] | None = None, optim_kwargs: Mapping[str, Any] | None = None
+    ) -> tuple[torch.optim.Optimizer, dict[str, Any] | None]:
+        """Build the optimizer and scheduler from ``optim_config`` (by default ``cfg.optim``), as NeMo's does.
+
+        A config given here replaces ``cfg.optim`` when the model config has one (as in NeMo), and what is built
+        is what the next fit uses. ``optim_kwargs`` are optimizer arguments a config cannot hold.
+
+        Returns:
+            The optimizer, and Lightning's scheduler entry (``{"scheduler": ..., "interval": ...}``) or None.
+        """
+        config = self._cfg.get("optim") if optim_config is None else optim_config
+        if config is None:
             raise ValueError(f"{type(self).__qualname__} has no optimizer: set cfg.optim")
+        if optim_config is not None and "optim" in self._cfg:
+            self._cfg.optim = optim_config
         trainable = [parameter for parameter in self.parameters() if parameter.requires_grad]
-        return build_optimization(self._cfg.optim, trainable, lambda: int(self.trainer.estimated_stepping_batches))
+        self._optimization = build_optimization(
+            config, trainable, lambda: int(self.trainer.estimated_stepping_batches), optim_kwargs
+        )
+        return self._optimization["optimizer"], self._optimization.get("lr_scheduler")
+
+    def configure_optimizers(self) -> Any:
+        """What ``setup_optimization`` built, or builds now from ``cfg.optim``; a later fit builds afresh."""
+        if self._optimization is None:
+            self.setup_optimization()
+        optimization, self._optimization = self._optimization, None
+        return optimization
 
     # -- first-batch checks -------------------------------------------------------------------------------
 
