@@ -247,7 +247,9 @@ def _result(
     # The result is the plugin's reading of the callee's declaration with the caller's axes: its uses are checked
     # by the plugin, and mypy's own checks (a return, an assignment) do not compare it, as they would not compare
     # `Any` (`if self.head is None: return x` in a forward declared to return the head's logits).
-    return build_tensor(view.info, str_type, spelling, view.element, view.dtype, keyed=False, element_keyed=False)
+    return build_tensor(
+        view.info, str_type, spelling, view.element, view.dtype, keyed=False, element_keyed=False, declared=True
+    )
 
 
 def forward_result(info: TypeInfo) -> Callable[[MethodContext], Type] | None:

@@ -42,6 +42,10 @@ UNKNOWN_AXIS = "?"
 _AXES_ATTR = "__neural_axes__"
 _DTYPE_ATTR = "__neural_dtype__"
 _ELEMENT_ATTR = "__neural_element__"
+_NORMALIZED_ATTR = "__neural_normalized__"
+_DECLARED_ATTR = "__neural_declared__"
+"""Set on the result of a call of a typed function: its type is that function's declaration, not computed here."""
+"""The position of the axis a softmax normalized over (its values sum to one along it)."""
 _TYPE_PARAMETERS = ("_NeuralAxes", "_NeuralElements")
 _KIND_LETTERS = {
     AxisKind.Batch: "B",
@@ -85,12 +89,15 @@ class TensorView(NamedTuple):
         axes: the axes in the user's spelling, sizes substituted where a call bound them.
         element: the element type (an instance of an ``ElementType`` subclass).
         dtype: the dtype spec, normalized (``"float"``, ``"int64"``).
+        normalized: the position of the axis the values were normalized over (``softmax(dim)``), kept by
+            element-wise operations and moved by transposes; None when unknown or not normalized.
     """
 
     info: TypeInfo
     axes: str | None
     element: Instance | None
     dtype: str | None
+    normalized: int | None = None
 
     @property
     def known(self) -> bool:
@@ -119,11 +126,13 @@ def tensor_view(typ: Type) -> TensorView | None:
     element = get_proper_type(tensor.args[1]) if len(tensor.args) > 1 else None
     if not isinstance(element, Instance) and tensor.extra_attrs is not None:
         element = get_proper_type(tensor.extra_attrs.attrs.get(_ELEMENT_ATTR))
+    normalized = _extra_string(tensor, _NORMALIZED_ATTR)
     return TensorView(
         proper.type,
         _axes_of(tensor),
         element if isinstance(element, Instance) else None,
         _extra_string(tensor, _DTYPE_ATTR),
+        int(normalized) if normalized is not None and normalized.isdigit() else None,
     )
 
 
@@ -141,7 +150,8 @@ def _joined(views: list[TensorView]) -> TensorView | None:
         for view in known
     )
     dtype = first.dtype if all(view.dtype == first.dtype for view in known) else None
-    return TensorView(first.info, axes, first.element if same_element else None, dtype)
+    normalized = first.normalized if all(view.normalized == first.normalized for view in known) else None
+    return TensorView(first.info, axes, first.element if same_element else None, dtype, normalized)
 
 
 def _axes_of(tensor: Instance) -> str | None:
@@ -225,6 +235,8 @@ def build_tensor(
     *,
     keyed: bool = True,
     element_keyed: bool = True,
+    normalized: int | None = None,
+    declared: bool = False,
 ) -> Instance:
     """The carrier ``Tensor[...]`` for a neural type; unknown parts become ``Any``.
 
@@ -247,6 +259,10 @@ def build_tensor(
         attrs[_DTYPE_ATTR] = LiteralType(dtype, str_type)
     if element is not None and not element_keyed:
         attrs[_ELEMENT_ATTR] = element
+    if declared:
+        attrs[_DECLARED_ATTR] = LiteralType("1", str_type)
+    if normalized is not None and spelling is not None:
+        attrs[_NORMALIZED_ATTR] = LiteralType(str(normalized), str_type)
     extra = ExtraAttrs(attrs, set(attrs)) if attrs else None
     return Instance(tensor_info, [axes_arg, element_arg], extra_attrs=extra)
 
@@ -260,6 +276,12 @@ def _spelling_kinds_key(spelling: str) -> str | None:
     """
     axes = parse_spelling(spelling)
     return None if has_unknown_kind(spelling) else kinds_key(axes)
+
+
+def is_declared_result(typ: Type) -> bool:
+    """Whether ``typ`` is the declared result of a call of a typed function (see ``build_tensor``)."""
+    proper = get_proper_type(typ)
+    return isinstance(proper, Instance) and _extra_string(proper, _DECLARED_ATTR) is not None
 
 
 def unknown_tensor(tensor_info: TypeInfo) -> Instance:

@@ -11,29 +11,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from mypy.nodes import IntExpr, ListExpr, MemberExpr, NameExpr, StrExpr, TupleExpr, UnaryExpr
+from mypy.nodes import Expression, ListExpr, MemberExpr, NameExpr, StrExpr, TupleExpr
 from mypy.types import AnyType, Instance, TypeOfAny
 
 from neuraltypes.core import Size, axis_kind_of_name, provably_different
 
 from ._carrier import UNKNOWN_AXIS, TensorView
-from ._shapes import is_unknown_kind, kind_name, render, size_of, token_size
+from ._messages import kinds_differ
+from ._shapes import independent_axes, int_literal, is_unknown_kind, kind_name, render, size_of, token_size
 from ._transforms import Call, Violation, constructor_argument, known_tokens, with_tokens
 
 _ELEMENTS = "neuraltypes.core._elements."
 
 
-def _why_apart(first: str, second: str) -> str | None:
-    """Why two axes cannot be contracted with each other; None when they may be."""
+def why_apart(first: str, second: str, independent: frozenset[str] = frozenset()) -> str | None:
+    """Why two axes cannot be contracted with each other; None when they may be. ``independent``: the axis names
+    of the function's signature, sizes free of each other (``B`` is not ``T``)."""
     kinds = kind_name(first), kind_name(second)
     if kinds[0] is not None and kinds[1] is not None:
         a, b = axis_kind_of_name(kinds[0]), axis_kind_of_name(kinds[1])
         if a != b and "any" not in (str(a), str(b)):
-            return "their kinds differ"
+            return kinds_differ(first, second)
     sizes = token_size(first), token_size(second)
-    if sizes[0] is not None and sizes[1] is not None and provably_different(sizes[0], sizes[1]):
+    if sizes[0] is not None and sizes[1] is not None and provably_different(sizes[0], sizes[1], independent):
         return "their sizes differ"
     return None
+
+
+def _independent(call: Call) -> frozenset[str]:
+    return independent_axes(call.args)
 
 
 def _spelled(tokens: Sequence[str]) -> str:
@@ -78,10 +84,13 @@ def _product(first: TensorView, other: TensorView | None, call: Call) -> TensorV
         return None
     left = a[-1]
     right = b[0] if len(b) == 1 else b[-2]
-    why = _why_apart(left, right)
+    _refuse_unnormalized_sum(first, a, len(a) - 1)
+    if other is not None and len(b) >= 2:
+        _refuse_unnormalized_sum(other, b, len(b) - 2)
+    why = why_apart(left, right, _independent(call))
     if why is not None:
         hint = ""
-        if len(b) >= 2 and _why_apart(left, b[-1]) is None:
+        if len(b) >= 2 and why_apart(left, b[-1], _independent(call)) is None:
             hint = " (transpose the second operand: .transpose(-2, -1))"
         raise Violation(
             f'Matrix product contracts axis "{left}" of {_spelled(a)} with axis "{right}" of {_spelled(b)}: {why}{hint}'
@@ -97,6 +106,19 @@ def _product(first: TensorView, other: TensorView | None, call: Call) -> TensorV
     return TensorView(call.source.info, " ".join(tokens), None, _same_dtype(first, other))
 
 
+def _refuse_unnormalized_sum(operand: TensorView, tokens: list[str], summed: int) -> None:
+    """Weights from a softmax are summed by a product over the axis they sum to one along; any other axis (softmax
+    over the queries, then ``attn @ v``) mixes values with weights that are not a distribution over them."""
+    normalized = operand.normalized
+    if normalized is None or normalized == summed or normalized >= len(tokens):
+        return
+    raise Violation(
+        f'Matrix product sums {_spelled(tokens)} over axis {summed - len(tokens)} ("{tokens[summed]}"), but its '
+        f'values were normalized over axis {normalized - len(tokens)} ("{tokens[normalized]}"): softmax over the '
+        f"axis the product sums over (dim={summed - len(tokens)})"
+    )
+
+
 def _same_dtype(first: TensorView, second: TensorView | None) -> str | None:
     return first.dtype if second is not None and first.dtype == second.dtype else None
 
@@ -110,13 +132,13 @@ def attention(rule: object, call: Call) -> TensorView | None:
     v = None if value is None else known_tokens(value)
     if q is None or k is None or v is None or len(q) < 2 or len(k) < 2 or len(v) < 2:
         return None
-    why = _why_apart(q[-1], k[-1])
+    why = why_apart(q[-1], k[-1], _independent(call))
     if why is not None:
         raise Violation(
             f'Attention compares axis "{q[-1]}" of the query {_spelled(q)} with axis "{k[-1]}" of the key '
             f"{_spelled(k)}: {why}"
         )
-    why = _why_apart(k[-2], v[-2])
+    why = why_apart(k[-2], v[-2], _independent(call))
     if why is not None:
         raise Violation(
             f'Attention pairs axis "{k[-2]}" of the key {_spelled(k)} with axis "{v[-2]}" of the value '
@@ -147,7 +169,7 @@ def einsum(rule: object, call: Call) -> TensorView | None:
                 seen[letter] = (token, tokens)
                 continue
             earlier, earlier_tokens = seen[letter]
-            why = _why_apart(earlier, token)
+            why = why_apart(earlier, token, _independent(call))
             if why is not None:
                 raise Violation(
                     f'einsum "{equation.value}" pairs axis "{earlier}" of {_spelled(earlier_tokens)} with axis '
@@ -182,7 +204,21 @@ def nll_loss(rule: object, call: Call) -> TensorView | None:
     """``F.nll_loss(input, target)``: log-probabilities, as from ``log_softmax``."""
     refused = ("ProbsType", "LogitsType")
     _refuse("nll_loss", call.source.element, refused, "log-probabilities (LogprobsType)", "apply log_softmax first")
+    tokens = known_tokens(call.source)
+    if tokens is not None and len(tokens) >= 2:
+        _refuse_normalized_elsewhere("nll_loss", call.source, tokens, 1)
     return _classification_loss("nll_loss", call)
+
+
+def _refuse_normalized_elsewhere(name: str, source: TensorView, tokens: list[str], classes: int) -> None:
+    """A loss reads the classes on one axis: log-probabilities normalized over another are not a distribution."""
+    if source.normalized is None or source.normalized == classes or source.normalized >= len(tokens):
+        return
+    raise Violation(
+        f'{name} reads the classes of {_spelled(tokens)} on axis {classes} ("{tokens[classes]}"), but the '
+        f'log-probabilities were normalized over axis {source.normalized} ("{tokens[source.normalized]}"): '
+        "log_softmax over the class axis"
+    )
 
 
 def _classification_loss(name: str, call: Call) -> TensorView | None:
@@ -204,13 +240,13 @@ def _classification_loss(name: str, call: Call) -> TensorView | None:
 
 def _check_labels(name: str, logits: list[str], labels: list[str]) -> None:
     expected = [logits[0], *logits[2:]]
-    problems = [(a, b) for a, b in zip(expected, labels, strict=True) if _why_apart(a, b) is not None]
+    problems = [(a, b) for a, b in zip(expected, labels, strict=True) if why_apart(a, b) is not None]
     # `(B, T, V)` logits with `(B, T)` labels, even where the class axis is unknown (`(B, T, ?)` from a head):
     # the labels are the logits' axes up to the last, which puts the classes last, not on axis 1.
     classes_last = len(logits) >= 3 and labels == logits[:-1] and not any(map(is_unknown_kind, labels))
     if not problems and not classes_last:
         return
-    if classes_last or all(_why_apart(a, b) is None for a, b in zip(logits[:-1], labels, strict=True)):
+    if classes_last or all(why_apart(a, b) is None for a, b in zip(logits[:-1], labels, strict=True)):
         raise Violation(
             f"{name} takes the classes on axis 1: logits {_spelled(logits)} with labels {_spelled(labels)} read "
             f'"{logits[1]}" as the classes; flatten both (logits.view(-1, logits.size(-1)), labels.view(-1)) '
@@ -264,7 +300,7 @@ def multihead_attention(rule: object, call: Call) -> tuple[TensorView | None, ..
     v = None if value is None else known_tokens(value)
     if k is not None and v is not None and len(k) == len(v):
         for a, b in zip(k[:-1], v[:-1], strict=True):
-            why = _why_apart(a, b)
+            why = why_apart(a, b, _independent(call))
             if why is not None:
                 raise Violation(
                     f'MultiheadAttention pairs axis "{a}" of the key {_spelled(k)} with axis "{b}" of the value '
@@ -292,7 +328,7 @@ def glu(rule: object, call: Call) -> TensorView | None:
     if call.is_module and given is None and call.constructor is None:
         return None  # built elsewhere: its dim is not known
     if call.is_module:
-        dim = -1 if given is None else _int_literal(given)
+        dim = -1 if given is None else int_literal(given)
     else:
         dim = -1 if call.args is None else call.args.integer(0, "dim", -1)
     if tokens is None or dim is None or not -len(tokens) <= dim < len(tokens):
@@ -301,14 +337,6 @@ def glu(rule: object, call: Call) -> TensorView | None:
     size = token_size(tokens[dim])
     half = None if size is None else size.divide(Size.constant(2))
     return with_tokens(call.source, [*tokens[:dim], render(kind_name(tokens[dim]), half), *tokens[dim + 1 :]])
-
-
-def _int_literal(expression: object) -> int | None:
-    if isinstance(expression, IntExpr):
-        return expression.value
-    if isinstance(expression, UnaryExpr) and expression.op == "-" and isinstance(expression.expr, IntExpr):
-        return -expression.expr.value
-    return None
 
 
 def ctc_loss(rule: object, call: Call) -> TensorView | None:
@@ -321,6 +349,8 @@ def ctc_loss(rule: object, call: Call) -> TensorView | None:
             f"ctc_loss takes log-probabilities (T, N, C), time first; it got {_spelled(tokens)}: "
             "pass log_probs.transpose(0, 1)"
         )
+    if tokens is not None and len(tokens) == 3:
+        _refuse_normalized_elsewhere("ctc_loss", call.source, tokens, 2)
     reduction = None if call.args is None else call.args.get(None, "reduction")
     if reduction is None and not call.is_module:
         return TensorView(call.source.info, "", None, None)
@@ -339,7 +369,7 @@ def broadcast(rule: object, call: Call) -> TensorView | None:
     return _broadcast_result(call, keep_element=True)
 
 
-def _check_lined_up(what: str, a: Sequence[str], b: Sequence[str]) -> None:
+def _check_lined_up(what: str, a: Sequence[str], b: Sequence[str], independent: frozenset[str] = frozenset()) -> None:
     """Axes of two tensors lined up from the right must not differ in kind or size (an axis of size 1 stretches)."""
     for x, y in zip(reversed(a), reversed(b), strict=False):
         if _is_one(x) or _is_one(y):
@@ -347,8 +377,8 @@ def _check_lined_up(what: str, a: Sequence[str], b: Sequence[str]) -> None:
         kinds = _kind(x), _kind(y)
         sizes = token_size(x), token_size(y)
         if None not in kinds and "any" not in kinds and kinds[0] != kinds[1]:
-            why = "their kinds differ"
-        elif sizes[0] is not None and sizes[1] is not None and provably_different(sizes[0], sizes[1]):
+            why = kinds_differ(x, y)
+        elif sizes[0] is not None and sizes[1] is not None and provably_different(sizes[0], sizes[1], independent):
             why = "their sizes differ"
         else:
             continue
@@ -364,7 +394,7 @@ def masked_fill(rule: object, call: Call) -> TensorView | None:
     mask = None if call.args is None else call.args.tensor(0, "mask")
     b = None if mask is None else known_tokens(mask)
     if a is not None and b is not None:
-        _check_lined_up("Masking", a, b)
+        _check_lined_up("Masking", a, b, _independent(call))
     return call.source
 
 
@@ -395,7 +425,17 @@ def _constructed_size(call: Call, position: int, name: str) -> Size | None:
         return None
     if isinstance(given, TupleExpr):
         return None
-    return size_of(given, AnyType(TypeOfAny.special_form), aliases=None if call.args is None else call.args.aliases)
+    return _constructor_size(call, given)
+
+
+def _constructor_size(call: Call, given: Expression) -> Size | None:
+    """The size a constructor argument stands for: written in ``__init__``, whose names (``inner_dim * 3``) mypy
+    may not have typed, so every name in it is read as a size symbol."""
+    aliases = None if call.args is None else call.args.aliases
+    return size_of(given, _UNTYPED, lambda _: _UNTYPED, aliases)
+
+
+_UNTYPED = AnyType(TypeOfAny.special_form)
 
 
 def _per_axis(call: Call, position: int, name: str, index: int, default: int) -> Size | None:
@@ -408,7 +448,7 @@ def _per_axis(call: Call, position: int, name: str, index: int, default: int) ->
             return None
     if isinstance(given, StrExpr):
         return None
-    return size_of(given, AnyType(TypeOfAny.special_form), aliases=None if call.args is None else call.args.aliases)
+    return _constructor_size(call, given)
 
 
 def _convolved(call: Call, token: str, index: int) -> str:
@@ -464,7 +504,7 @@ def _broadcast_result(call: Call, keep_element: bool, other: TensorView | None =
         return None
     if b is None:  # a number, or a tensor of unknown axes (taken to fit): the tensor's own axes
         return TensorView(call.source.info, call.source.axes, element, call.source.dtype if keep_element else None)
-    _check_lined_up("Broadcasting", a, b)
+    _check_lined_up("Broadcasting", a, b, _independent(call))
     tokens = _broadcast(a, b) if len(a) >= len(b) else _broadcast(b, a)
     return TensorView(call.source.info, " ".join(tokens), element, call.source.dtype if keep_element else None)
 
@@ -484,7 +524,7 @@ def concat(rule: object, call: Call) -> TensorView | None:
     first = known[0]
     for tokens in known[1:]:
         for index in range(rank):
-            why = None if index == position else _why_apart(first[index], tokens[index])
+            why = None if index == position else why_apart(first[index], tokens[index], _independent(call))
             if why is not None:
                 raise Violation(
                     f'cat along axis {position} joins {_spelled(first)} with {_spelled(tokens)}: axis {index} "'

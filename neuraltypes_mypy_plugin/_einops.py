@@ -17,8 +17,8 @@ from mypy.types import AnyType, TypeOfAny
 from neuraltypes.core import Size
 
 from ._carrier import TensorView
-from ._shapes import kind_for, render, size_of, token_size
-from ._transforms import Call, constructor_argument, known_tokens, with_tokens
+from ._shapes import FunctionSizes, kind_for, render, size_of, token_size
+from ._transforms import Call, Violation, constructor_argument, known_tokens, with_tokens
 
 _TOKEN = re.compile(r"\(|\)|\.\.\.|[A-Za-z_][A-Za-z0-9_]*|\d+")
 
@@ -156,4 +156,49 @@ def _apply(call: Call, reduce_: bool) -> TensorView | None:
     bound = _bind(left, tokens, _keywords(call))
     if bound is None:
         return None
+    table = call.args.aliases if call.args is not None else None
+    if isinstance(table, FunctionSizes) and call.args is not None and call.args.positional:
+        # mypy may type one call more than once: a split is keyed by where its call is, and not held against it
+        first = call.args.positional[0].expression
+        site = (first.line, first.column)
+        _check_merge_order(right, bound[0], {total: split for total, (split, at) in table.splits.items() if at != site})
+        table.splits.update({total: (split, site) for total, split in _splits(left, bound[0]).items()})
     return with_tokens(call.source, _spell(right, bound))
+
+
+def _pieces(axis: _Axis, sizes: Mapping[str, Size | None]) -> tuple[str, tuple[str, ...]] | None:
+    """A group of two or more names with known sizes: its total's spelling and its pieces', in order."""
+    if len(axis.names) < 2 or any(name.isdigit() or name == "..." for name in axis.names):
+        return None
+    pieces = [sizes.get(name) for name in axis.names]
+    if any(piece is None for piece in pieces):
+        return None
+    total = Size.constant(1)
+    for piece in pieces:
+        assert piece is not None
+        total = total * piece
+    return str(total), tuple(str(piece) for piece in pieces)
+
+
+def _splits(left: Sequence[_Axis], sizes: Mapping[str, Size | None]) -> dict[str, tuple[str, ...]]:
+    found = (_pieces(axis, sizes) for axis in left)
+    return dict(piece for piece in found if piece is not None)
+
+
+def _check_merge_order(
+    right: Sequence[_Axis], sizes: Mapping[str, Size | None], splits: Mapping[str, tuple[str, ...]]
+) -> None:
+    """Merging the pieces of an axis that an earlier call split, in another order, interleaves its elements:
+    ``(h d)`` split, ``(d h)`` merged. (One call doing both is a deliberate shuffle, and is not checked.)"""
+    for axis in right:
+        merged = _pieces(axis, sizes)
+        if merged is None or merged[0] not in splits:
+            continue
+        total, order = merged
+        split = splits[total]
+        if order != split and sorted(order) == sorted(split) and len(set(order)) == len(order):
+            raise Violation(
+                f"rearrange merges ({' '.join(axis.names)}) from pieces of sizes ({', '.join(order)}), but this "
+                f"function split that axis ({total}) into ({', '.join(split)}): the elements are interleaved; merge "
+                "the pieces in the order they were split"
+            )

@@ -121,7 +121,9 @@ class Checker:
         rule = self._rules.function_rule(fullname, self._lookup)
         if rule is None:
             if fullname == "builtins.map":
-                return partial(map_result, self._function_rule, partial(function_result_of, self._lookup))
+                return partial(
+                    map_result, self._function_rule, partial(function_result_of, self._lookup, self._aliases)
+                )
             return container_function_hook(fullname)  # zip(self.a, self.b), enumerate(self.h): see _members
         return partial(function_result, rule, self._lookup, aliases=self._aliases)
 

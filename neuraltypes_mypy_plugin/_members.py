@@ -30,6 +30,7 @@ from mypy.nodes import (
     AssignmentStmt,
     Block,
     CallExpr,
+    ConditionalExpr,
     Decorator,
     DelStmt,
     DictExpr,
@@ -82,9 +83,10 @@ from mypy.types import (
 from mypy.typevars import fill_typevars_with_any
 
 from ._calls import signature_of
-from ._carrier import tensor_view
+from ._carrier import UNKNOWN_AXIS, build_tensor, tensor_view
 from ._lookup import Lookup
-from ._names import MODULE_FULLNAME
+from ._names import MODULE_FULLNAME, TENSOR_FULLNAME
+from ._shapes import int_literal, render, size_of
 
 SEQUENTIAL_FULLNAME = "torch.nn.modules.container.Sequential"
 MODULE_LIST_FULLNAME = "torch.nn.modules.container.ModuleList"
@@ -269,7 +271,7 @@ class _Reader:
         name = self._name(lvalue)
         if name is not None:
             if not deleting:
-                self._record(name).values.append(rvalue)
+                self._record(name).values.append(_unless_none(rvalue))
             return
         if isinstance(lvalue, (TupleExpr, ListExpr)):
             values: list[Expression | None] = [None] * len(lvalue.items)
@@ -351,6 +353,18 @@ def constructor_call(info: TypeInfo, attribute: str) -> CallExpr | None:
     return call if isinstance(call, CallExpr) and _module_class(call) is not None else None
 
 
+def _unless_none(expression: Expression | None) -> Expression | None:
+    """``nn.Linear(d, n) if n > 0 else None`` is the layer: code calls it where it is not None."""
+    if isinstance(expression, ConditionalExpr):
+        branches = (expression.if_expr, expression.else_expr)
+        others = [
+            branch for branch in branches if not (isinstance(branch, NameExpr) and branch.fullname == "builtins.None")
+        ]
+        if len(others) == 1:
+            return others[0]
+    return expression
+
+
 def _module_class(expression: Expression | None) -> TypeInfo | None:
     """The ``nn.Module`` class that ``expression`` calls (``nn.Linear(...)``), after mypy's semantic analysis."""
     if not isinstance(expression, CallExpr) or not isinstance(expression.callee, RefExpr):
@@ -383,6 +397,15 @@ def member_attribute_hook(
     return partial(_attribute, owner, name)
 
 
+_PARAMETER_FULLNAME = "torch.nn.parameter.Parameter"
+
+# Types mypy infers for an attribute that the plugin knows better: containers (their items) and parameters (axes).
+_REFINED = frozenset({*_CONTAINERS, _PARAMETER_FULLNAME})
+
+# The Any an attribute has when untyped code made it: an unchecked __init__, or arithmetic on an unannotated
+# parameter in a checked one (`self.scale = dim_head ** -0.5` with `def __init__(self, dim_head=64) -> None`).
+_LEFT_BY_UNTYPED_CODE = frozenset({TypeOfAny.unannotated, TypeOfAny.from_another_any})
+
 # Module attributes that a call goes through (``module(x)`` looks up ``__call__``): never made Any.
 _CALLS = frozenset({"__call__", "forward"})
 
@@ -411,9 +434,9 @@ def _attribute(owner: str, name: str, ctx: AttributeContext) -> Type:
         return _attribute_of_inferred(owner, name, ctx)
     proper = get_proper_type(default)
     if isinstance(proper, AnyType):
-        if proper.type_of_any != TypeOfAny.unannotated:
+        if proper.type_of_any not in _LEFT_BY_UNTYPED_CODE:
             return default  # an explicit Any, an error: not what an unchecked assignment leaves
-    elif not (isinstance(proper, Instance) and proper.type.fullname in _CONTAINERS and proper.extra_attrs is None):
+    elif not (isinstance(proper, Instance) and proper.type.fullname in _REFINED and proper.extra_attrs is None):
         return default  # the common case: a type mypy knows
     return _attribute_found(owner, name, ctx, proper)
 
@@ -429,9 +452,9 @@ def _attribute_of_inferred(owner: str, name: str, ctx: AttributeContext) -> Type
     if var.info.module_name != _checked_module(ctx.api):
         return _any()
     proper = get_proper_type(ctx.default_attr_type)
-    if isinstance(proper, AnyType) and proper.type_of_any != TypeOfAny.unannotated:
+    if isinstance(proper, AnyType) and proper.type_of_any not in _LEFT_BY_UNTYPED_CODE:
         return ctx.default_attr_type
-    if isinstance(proper, Instance) and not (proper.type.fullname in _CONTAINERS and proper.extra_attrs is None):
+    if isinstance(proper, Instance) and not (proper.type.fullname in _REFINED and proper.extra_attrs is None):
         return ctx.default_attr_type
     if not isinstance(proper, (AnyType, Instance)):
         return ctx.default_attr_type
@@ -460,6 +483,8 @@ def _attribute_found(owner: str, name: str, ctx: AttributeContext, proper: AnyTy
         return default
     if isinstance(proper, AnyType):
         return found
+    if proper.type.fullname == _PARAMETER_FULLNAME:  # mypy's `Parameter`: the plugin's has the axes
+        return found if isinstance(found, Instance) and found.type.fullname == TENSOR_FULLNAME else default
     return found if isinstance(found, Instance) and found.type is proper.type else default
 
 
@@ -478,6 +503,10 @@ def _chain_type(chain: Sequence[TypeInfo], name: str, api: Any) -> Type | None:
 
 def _assigned_type(records: list[_Assigned], api: Any) -> Type | None:
     values = [value for record in records for value in record.values]
+    if len(values) == 1:
+        parameter = _parameter(values[0], api)
+        if parameter is not None:
+            return parameter
     numbers = {_number(value) for value in values}
     number = numbers.pop() if len(numbers) == 1 else None
     if values and number is not None:
@@ -541,6 +570,34 @@ def _item_type(expression: Expression | None, api: Any) -> ProperType:
         assert isinstance(expression, CallExpr)
         return _container(info, expression, [], api) or _any()
     return _built(info)
+
+
+_FACTORIES = frozenset({"randn", "rand", "zeros", "ones", "empty"})
+
+
+def _parameter(value: Expression | None, api: Any) -> Instance | None:
+    """``nn.Parameter(torch.randn(1, dim))``: a parameter with axes of those sizes (of no known kind)."""
+    if not isinstance(value, CallExpr) or not isinstance(value.callee, RefExpr) or not value.args:
+        return None
+    info = value.callee.node
+    made = value.args[0]
+    if not isinstance(info, TypeInfo) or info.fullname != _PARAMETER_FULLNAME or not isinstance(made, CallExpr):
+        return None
+    if not isinstance(made.callee, (NameExpr, MemberExpr)) or made.callee.name not in _FACTORIES:
+        return None
+    sizes = [arg for arg, kind in zip(made.args, made.arg_kinds, strict=True) if kind == ARG_POS]
+    if len(sizes) == 1 and isinstance(sizes[0], (TupleExpr, ListExpr)):
+        sizes = list(sizes[0].items)
+    if not sizes:
+        return None
+    untyped = _any()
+    tokens = [render(UNKNOWN_AXIS, size_of(size, untyped, lambda _: untyped)) for size in sizes]
+    tensor = next((base for base in info.mro if base.fullname == TENSOR_FULLNAME), None)
+    if tensor is None:
+        return None
+    str_type = api.named_generic_type("builtins.str", [])
+    # typed as the tensor it is: the axes ride on a `Tensor` (a subclass's instance is read through its base)
+    return build_tensor(tensor, str_type, " ".join(tokens), None, None, keyed=False)
 
 
 def _built(info: TypeInfo) -> ProperType:
@@ -733,14 +790,14 @@ def _index_list(ctx: MethodContext) -> Type:
     index = ctx.args[0][0]
     fixed = _fixed(attrs)
     if isinstance(index, SliceExpr):
-        start = None if index.begin_index is None else _int(index.begin_index)
-        stop = None if index.end_index is None else _int(index.end_index)
+        start = None if index.begin_index is None else int_literal(index.begin_index)
+        stop = None if index.end_index is None else int_literal(index.end_index)
         literal = (start is None) == (index.begin_index is None) and (stop is None) == (index.end_index is None)
         if fixed is not None and index.stride is None and literal:
             items = [get_proper_type(item) for item in fixed[start:stop]]
             return _with_items(receiver.type, {_ITEMS: _tuple(items, ctx.api)})
         return _with_uniform(receiver, attrs)
-    position = _int(index)
+    position = int_literal(index)
     if fixed is not None and position is not None and -len(fixed) <= position < len(fixed):
         return _as_item(fixed[position])
     index_type = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types and ctx.arg_types[0] else None
@@ -762,14 +819,6 @@ def _index_dict(ctx: MethodContext) -> Type:
     if isinstance(key_type, LiteralType) and isinstance(key_type.value, str):
         return attrs.get(_ENTRY + key_type.value, _any())
     return _any()
-
-
-def _int(expression: Expression) -> int | None:
-    if isinstance(expression, IntExpr):
-        return expression.value
-    if isinstance(expression, UnaryExpr) and expression.op == "-" and isinstance(expression.expr, IntExpr):
-        return -expression.expr.value
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------------------

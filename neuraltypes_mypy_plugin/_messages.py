@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from mypy.errorcodes import ErrorCode
 
+from neuraltypes.core import surprising_kinds
+
 from ._carrier import TensorView
 
 NEURAL_TYPE = ErrorCode("neural-type", "Check neural types of tensors (axes, element types, sizes)", "General")
@@ -19,10 +21,29 @@ def describe(view: TensorView) -> str:
     return f"NT[{', '.join(parts)}]"
 
 
+#: The reasons of a mismatch that the axes' kinds decide, where a name's surprising kind is worth showing.
+_KIND_REASONS = frozenset({"axes differ", "axes transposed"})
+
+
+def reason(why: str, declared: TensorView, found: TensorView) -> str:
+    """``axes differ; axis kinds: N (Batch)``: the reason, with the kinds of names whose kind is not obvious
+    (``N`` is Batch, ``H`` Height) where the axes' kinds decided it."""
+    if why not in _KIND_REASONS:
+        return why
+    note = surprising_kinds(*(view.axes for view in (found, declared) if view.axes is not None))
+    return f"{why}; axis kinds: {note}" if note else why
+
+
+def kinds_differ(*tokens: str) -> str:
+    """``their kinds differ``, for axes facing each other, with the surprising kinds of their names."""
+    note = surprising_kinds(*tokens)
+    return f"their kinds differ; axis kinds: {note}" if note else "their kinds differ"
+
+
 def argument_mismatch(callee: str, argument: str, declared: TensorView, found: TensorView, why: str) -> str:
     return (
         f'Argument "{argument}" to {callee} has incompatible neural type {describe(found)}; '
-        f"expected {describe(declared)} ({why})"
+        f"expected {describe(declared)} ({reason(why, declared, found)})"
     )
 
 

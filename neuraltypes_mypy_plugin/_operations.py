@@ -26,6 +26,7 @@ from ._lookup import Lookup
 from ._members import constructor_call
 from ._messages import NEURAL_TYPE
 from ._names import TENSOR_FULLNAME
+from ._returns import check_returned
 from ._rules import Rule
 from ._shapes import Arguments, SizeAliases, assigned_type, receiver_expression, size_int
 from ._transforms import ArgumentValue, Call, Ints, Pieces, Result, Violation
@@ -89,9 +90,9 @@ def function_result(rule: Rule, lookup: Lookup, ctx: FunctionContext, aliases: S
     return _result(rule, lookup, ctx, _first_argument(ctx), _item_types(ctx), aliases)
 
 
-def function_result_of(lookup: Lookup, rule: Rule, ctx: FunctionContext) -> Type:
+def function_result_of(lookup: Lookup, aliases: SizeAliases | None, rule: Rule, ctx: FunctionContext) -> Type:
     """``function_result`` with the rule second: the form ``map(lambda t: op(t), items)`` applies it in."""
-    return function_result(rule, lookup, ctx)
+    return function_result(rule, lookup, ctx, aliases)
 
 
 def method_result(rule: Rule, lookup: Lookup, ctx: MethodContext, aliases: SizeAliases | None = None) -> Type:
@@ -171,11 +172,14 @@ def _result(
     except Violation as violation:
         ctx.api.fail(str(violation), ctx.context, code=NEURAL_TYPE)
         return fallback
+    typed = _typed(result, fallback, ctx.api)
     if items is None and result == sources[0] and isinstance(result, TensorView):
         proper = get_proper_type(source)
         if isinstance(proper, Instance) and proper.type is result.info:
-            return proper  # the source's own type, unchanged (an element-wise operation): nothing to build
-    return _typed(result, fallback, ctx.api)
+            typed = proper  # the source's own type, unchanged (an element-wise operation): nothing to build
+    if table is not None:
+        check_returned(table, typed, ctx)
+    return typed
 
 
 # Transforms that make a tensor from sizes alone.
@@ -273,7 +277,9 @@ def _element(rule: Rule, lookup: Lookup) -> Instance | None:
 
 
 def _build(view: TensorView, str_type: Instance) -> Type:
-    return build_tensor(view.info, str_type, view.axes, view.element, view.dtype, keyed=False)
+    return build_tensor(
+        view.info, str_type, view.axes, view.element, view.dtype, keyed=False, normalized=view.normalized
+    )
 
 
 def _arguments(rule: Rule, ctx: FunctionContext | MethodContext) -> Callable[[str | int], ArgumentValue]:

@@ -13,7 +13,7 @@ from mypy.types import CallableType, Type, UnboundType
 
 from ._calls import neural, signature_of
 from ._matching import CallBindings, check_argument
-from ._messages import NEURAL_TYPE, describe
+from ._messages import NEURAL_TYPE, describe, reason
 from ._names import MODULE_FULLNAME
 
 
@@ -70,7 +70,8 @@ def _narrowed_inputs(child: CallableType, parent: CallableType, parent_name: str
         if mismatch is not None:
             messages.append(
                 f'Argument "{name}" of "forward" is incompatible with supertype "{parent_name}": '
-                f"it accepts {describe(child_view)}, the supertype accepts {describe(parent_view)} ({mismatch.why})"
+                f"it accepts {describe(child_view)}, the supertype accepts {describe(parent_view)} "
+                f"({reason(mismatch.why, child_view, parent_view)})"
             )
     return messages
 
@@ -90,5 +91,6 @@ def _widened_output(child: CallableType, parent: CallableType, parent_name: str)
         return None
     return (
         f'Return type of "forward" is incompatible with supertype "{parent_name}": '
-        f"it returns {describe(child_view)}, the supertype returns {describe(parent_view)} ({mismatch.why})"
+        f"it returns {describe(child_view)}, the supertype returns {describe(parent_view)} "
+        f"({reason(mismatch.why, parent_view, child_view)})"
     )

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from mypy.nodes import EllipsisExpr, Expression, IntExpr, ListExpr, NameExpr, SliceExpr, TupleExpr, UnaryExpr
 from mypy.types import Instance, Type, get_proper_type
 
-from neuraltypes.core import Misordered, Size, infer_size, product, reshape_groups
+from neuraltypes.core import Misordered, Size, infer_size, product, provably_different, reshape_groups
 
 from ._carrier import UNKNOWN_AXIS, TensorView
-from ._shapes import INT_FULLNAME, Arguments, kind_for, kind_name, render, size_of, token_size
+from ._shapes import INT_FULLNAME, Arguments, independent_axes, kind_for, kind_name, render, size_of, token_size
 from ._transforms import Call, Ints, Pieces, Violation, known_tokens, position_in, with_tokens
 
 
@@ -40,17 +40,34 @@ def view(rule: object, call: Call) -> TensorView | None:
     target = None if call.args is None else call.args.sizes_from(0, "size") or call.args.sizes_from(0, "shape")
     if tokens is None or target is None:
         return None
-    return reshaped(call.source, tokens, list(target), "view")
+    return reshaped(call.source, tokens, list(target), "view", independent_axes(call.args))
 
 
-def reshaped(source: TensorView, tokens: list[str], target: list[Size | None], what: str) -> TensorView | None:
-    """The source reshaped to ``target`` sizes (``-1`` inferred), each axis spelled from what it was made of."""
+def reshaped(
+    source: TensorView,
+    tokens: list[str],
+    target: list[Size | None],
+    what: str,
+    independent: frozenset[str] = frozenset(),
+) -> TensorView | None:
+    """The source reshaped to ``target`` sizes (``-1`` inferred), each axis spelled from what it was made of.
+
+    Raises:
+        Violation: the target holds another number of elements, or takes its axes out of order.
+    """
     source_sizes = [token_size(token) for token in tokens]
     inferred = [i for i, size in enumerate(target) if size is not None and size.value == -1]
     if len(inferred) > 1:
         return None
     for at in inferred:
         target[at] = infer_size(source_sizes, [None if i == at else s for i, s in enumerate(target)], at)
+    before, after = product(source_sizes), product(target)
+    if before is not None and after is not None and provably_different(before, after, independent):
+        shape = ", ".join("?" if size is None else str(size) for size in target)
+        raise Violation(
+            f'{what} of "{" ".join(tokens)}" to ({shape}) does not keep the number of elements: {before} '
+            f"elements become {after}"
+        )
     groups = reshape_groups(source_sizes, target)
     if isinstance(groups, Misordered):
         raise Violation(_misordered(what, tokens, target, groups))

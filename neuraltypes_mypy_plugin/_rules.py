@@ -19,7 +19,8 @@ from neuraltypes.core import normalize_dtype
 TRANSFORMS = frozenset(
     {
         # axes and meaning (_transforms)
-        "Keep", "KeepAxes", "Swap", "Permute", "Reverse", "Drop", "Resize", "Append", "Concat", "Stack", "Rearrange",
+        "Keep", "KeepAxes", "Normalize", "Swap", "Permute", "Reverse", "Drop", "Resize", "Append", "Concat", "Stack",
+        "Rearrange",
         # sizes and reshapes (_reshapes)
         "Sizes", "View", "Flatten", "Unflatten", "Split", "Chunk", "Unsqueeze", "Squeeze", "Expand", "Repeat", "Index",
         # einops (_einops)

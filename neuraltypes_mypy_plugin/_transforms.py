@@ -18,6 +18,7 @@ from neuraltypes.core import AxisType
 
 from ._carrier import UNKNOWN_AXIS, TensorView, parse_spelling
 from ._rules import Rule
+from ._shapes import int_literal
 
 if TYPE_CHECKING:
     from neuraltypes.core import Size
@@ -61,7 +62,7 @@ Result = TensorView | Ints | Pieces | tuple["TensorView | None", ...] | None
 
 # Transforms whose result means what the source meant: when they cannot tell the axes, the element type stays.
 MEANING_KEPT = frozenset(
-    {"Keep", "KeepAxes", "Swap", "Permute", "Reverse", "Drop", "Rearrange", "View", "Flatten", "Unflatten",
+    {"Keep", "KeepAxes", "Normalize", "Swap", "Permute", "Reverse", "Drop", "Rearrange", "View", "Flatten", "Unflatten",
      "Unsqueeze", "Squeeze", "Expand", "Repeat", "Index", "EinopsRepeat", "EinopsReduce", "Broadcast", "RBroadcast",
      "Glu"}
 )  # fmt: skip
@@ -117,8 +118,14 @@ def _tokens(view: TensorView) -> list[str] | None:
     return view.axes.split()
 
 
-def _with_axes(view: TensorView, tokens: Sequence[str]) -> TensorView:
-    return view._replace(axes=" ".join(tokens))
+def _with_axes(view: TensorView, tokens: Sequence[str], normalized: int | None = None) -> TensorView:
+    """``view`` with new axes; which axis was normalized is kept only where the caller says where it went."""
+    return view._replace(axes=" ".join(tokens), normalized=normalized)
+
+
+def _moved(normalized: int | None, order: Sequence[int]) -> int | None:
+    """The new position of the normalized axis once the axes are taken in ``order`` (old positions)."""
+    return None if normalized is None or normalized not in order else list(order).index(normalized)
 
 
 def _position(value: ArgumentValue, rank: int) -> int | None:
@@ -142,8 +149,9 @@ def _swap(rule: Rule, call: Call) -> TensorView | None:
     first, second = (_position(call.argument(arg), len(tokens)) for arg in rule.arguments)
     if first is None or second is None:
         return None
-    tokens[first], tokens[second] = tokens[second], tokens[first]
-    return _with_axes(call.source, tokens)
+    order = list(range(len(tokens)))
+    order[first], order[second] = order[second], order[first]
+    return _with_axes(call.source, [tokens[i] for i in order], _moved(call.source.normalized, order))
 
 
 def _reverse(rule: Rule, call: Call) -> TensorView | None:
@@ -156,10 +164,25 @@ def _permute(rule: Rule, call: Call) -> TensorView | None:
     dims = call.argument(rule.arguments[0]) if tokens is not None and rule.arguments else None
     if tokens is None or not isinstance(dims, tuple) or len(dims) != len(tokens):
         return None
-    order = [_position(dim, len(tokens)) for dim in dims]
-    if None in order or len(set(order)) != len(order):
+    positions = [_position(dim, len(tokens)) for dim in dims]
+    order = [i for i in positions if i is not None]
+    if len(order) != len(tokens) or len(set(order)) != len(order):
         return None
-    return _with_axes(call.source, [tokens[i] for i in order if i is not None])
+    return _with_axes(call.source, [tokens[i] for i in order], _moved(call.source.normalized, order))
+
+
+def _normalize(rule: Rule, call: Call) -> TensorView | None:
+    """``softmax(dim)``: the same axes, normalized over ``dim`` (the rule's element type is set by ``finish``)."""
+    tokens = _tokens(call.source)
+    name = rule.arguments[0] if rule.arguments else None
+    dim: ArgumentValue = None
+    if call.is_module and isinstance(name, str):
+        written = constructor_argument(call, 0, name)
+        dim = None if written is None else int_literal(written)
+    elif name is not None:
+        dim = call.argument(name)
+    position = None if tokens is None else _position(dim, len(tokens))
+    return call.source._replace(normalized=position)
 
 
 def _drop(rule: Rule, call: Call) -> TensorView | None:
@@ -222,6 +245,7 @@ def _common(views: Sequence[TensorView]) -> TensorView | None:
 _TRANSFORMS: dict[str, Callable[[Rule, Call], TensorView | None]] = {
     "Keep": _keep,
     "KeepAxes": _keep_axes,
+    "Normalize": _normalize,
     "Swap": _swap,
     "Reverse": _reverse,
     "Permute": _permute,

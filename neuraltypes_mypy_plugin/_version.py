@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 __version__ = "0.1.0"
@@ -12,12 +13,15 @@ PLUGIN_ALWAYS_TRUE = "_NEURALTYPES_MYPY_PLUGIN"
 
 
 def cache_key(rule_files: tuple[Path, ...] = ()) -> dict[str, str]:
-    """The version and a digest of the plugin's own sources and its rule files.
+    """The version and a digest of the plugin's own sources, of the torch-free core it applies (the axes grammar,
+    the size arithmetic), and of its rule files.
 
-    mypy's cache key covers the plugin's entry module only; helper modules and rule stubs are added here.
+    mypy's cache key covers the plugin's entry module only; helper modules, the core and rule stubs are added here.
     """
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")) + sorted(rule_files):
+    package = importlib.util.find_spec("neuraltypes")  # found, not imported: a cached run loads no core
+    core_sources = sorted((Path(package.origin).parent / "core").glob("*.py")) if package and package.origin else []
+    for path in sorted(Path(__file__).parent.glob("*.py")) + core_sources + sorted(rule_files):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return {"version": __version__, "sources": digest.hexdigest()[:16]}

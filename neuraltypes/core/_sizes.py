@@ -67,6 +67,11 @@ class Size:
         return frozenset(name for monomial, _ in self.terms for name, power in monomial if power > 0)
 
     @property
+    def symbols(self) -> frozenset[str]:
+        """Every symbol in some term, divided by or multiplied by (``C//n_head``: ``C`` and ``n_head``)."""
+        return frozenset(name for monomial, _ in self.terms for name, _power in monomial)
+
+    @property
     def is_constant(self) -> bool:
         return all(not monomial for monomial, _ in self.terms)
 
@@ -176,16 +181,28 @@ def size_of_expr(expr: DimExpr) -> Size:
     return left.add(right, 1 if expr.op == "+" else -1)
 
 
-def provably_different(first: Size, second: Size) -> bool:
+def provably_different(first: Size, second: Size, independent: frozenset[str] = frozenset()) -> bool:
     """Whether two sizes differ for every value of their symbols: their difference is a constant other than 0
-    (``T`` and ``T-1``), or their ratio a constant other than 1 (``C`` and ``2*C``)."""
+    (``T`` and ``T-1``), or their ratio a constant other than 1 (``C`` and ``2*C``).
+
+    ``independent``: symbols the caller takes as free of each other (the axis names of one signature: ``B`` and
+    ``T`` in ``"B T C"``). Two sizes that are both written in them alone and that are not the same expression
+    differ too: code that needs ``T == B``, or ``T == 1``, holds only for some inputs. A constant other than 1 is
+    left out: ``C`` may be declared free and be 64 in every model built."""
     difference = first.add(second, -1)
     if difference.is_constant:
         return difference.constant_value() != 0
+    if independent and _free(first, independent) and _free(second, independent):
+        return True
     if len(first.terms) == 1 and len(second.terms) == 1:
         ratio = first * second.inverse()
         return ratio.is_constant and ratio.constant_value() != 1
     return False
+
+
+def _free(size: Size, independent: frozenset[str]) -> bool:
+    """Written in the independent symbols alone, or the constant 1 (an axis that stretches, or one element)."""
+    return size.constant_value() == 1 if size.is_constant else size.symbols <= independent
 
 
 def infer_size(source: Sequence[Size | None], target: Sequence[Size | None], at: int) -> Size | None:

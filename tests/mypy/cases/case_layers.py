@@ -31,7 +31,7 @@ class Layers(nn.Module):
         self.batch_first(x, x, x)
         self.sequence_first(x, x, x)  # E: MultiheadAttention built without batch_first=True takes (T, B, D), sequence first; it got "B seq D": build it with batch_first=True, or pass query.transpose(0, 1)  [neural-type]
         q, k, v = map(lambda t: rearrange(t, "b n (h d) -> b h n d", h=self.heads), self.to_qkv(x).chunk(3, dim=-1))
-        reveal_neural_type(q)  # N: Neural type is NT[Tensor, "B ?:heads seq ?"]
+        reveal_neural_type(q)  # N: Neural type is NT[Tensor, "B ?:heads seq D//heads"]
 
 
 def broadcasting(x: NT[Tensor, "B T D", EncodedRepresentation], mask: NT[Tensor, "B T"], scores: NT[Tensor, "B V", LogitsType]) -> None:
