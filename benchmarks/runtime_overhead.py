@@ -47,7 +47,7 @@ from beartype import beartype
 from jaxtyping import Float, jaxtyped
 from torch import Tensor, nn
 
-from neuraltypes import NT, EncodedRepresentation, NeuralType
+from neuraltypes import NT, EncodedRepresentation, NeuralType, Typing
 from neuraltypes.runtime import disable_checks, disable_semantic_checks, typecheck
 
 Call = Callable[[], Any]
@@ -87,7 +87,7 @@ def add_jaxtyping(x: Float[Tensor, "b t c"], y: Float[Tensor, "b t c"]) -> Float
     return x + y
 
 
-class AddNemo:
+class AddNemo(Typing):
     """NeMo's style: unannotated method, types in properties, keyword calls."""
 
     @property
@@ -156,7 +156,7 @@ class BlockJaxtyping(BlockPlain):
         return torch.relu(self.linear(x))
 
 
-class BlockNemo(BlockPlain):
+class BlockNemo(Typing, BlockPlain):
     @property
     def input_types(self) -> dict[str, NeuralType]:
         return {"x": NeuralType(("B", "T", "D"), EncodedRepresentation())}

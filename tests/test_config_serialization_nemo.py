@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
-from neuraltypes.config import Serialization, UnsafeTargetError, class_path
+from neuraltypes.config import Serialization, UnsafeTargetError, class_path, resolve_target
+from neuraltypes.optim import CosineAnnealing
 
 
 class Augmentation(Serialization):
@@ -122,3 +123,23 @@ def test_the_trainer_is_passed_to_a_constructor_that_takes_one() -> None:
         "target": class_path(Trained),
         "hidden": 4,
     }
+
+
+def test_a_nemo_class_path_builds_its_counterpart_while_nemo_is_not_imported() -> None:
+    from neuraltypes_modules.asr import SpectrogramAugmentation  # the counterpart must be imported, as any target
+
+    config = {"cls": "nemo.collections.asr.modules.SpectrogramAugmentation", "params": {"rect_masks": 5}}
+    built = Serialization.from_config_dict(config)
+    assert isinstance(built, SpectrogramAugmentation)
+    assert built.to_config_dict()["_target_"] == class_path(SpectrogramAugmentation)
+    scheduler = resolve_target("nemo.core.optim.lr_scheduler.CosineAnnealing")
+    assert scheduler is CosineAnnealing
+
+
+def test_a_nemo_class_path_without_a_counterpart_is_refused_by_name() -> None:
+    with pytest.raises(ImportError, match=r"'neuraltypes_modules.asr' has no attribute or submodule 'ConformerEncoder'"):
+        resolve_target("nemo.collections.asr.modules.ConformerEncoder")
+    with pytest.raises(UnsafeTargetError, match=r"resolving it would import package 'nemo'"):
+        resolve_target("nemo.collections.nlp.models.TextClassificationModel")  # no counterpart: NeMo's own
+    with pytest.raises((ImportError, UnsafeTargetError)):
+        resolve_target("nemo.core.optim.lr_scheduler.torch")  # a module reachable from ours is not a class path

@@ -465,3 +465,14 @@ def test_keyword_arguments_follow_kwargs_to_the_base_constructors() -> None:
         "decay_rate", "hold_ratio", "hold_steps", "last_epoch", "max_steps", "min_lr", "warmup_ratio", "warmup_steps",
     })  # fmt: skip
     assert keyword_arguments(torch.optim.lr_scheduler.StepLR) == frozenset({"step_size", "gamma", "last_epoch"})
+
+
+def test_the_schedules_carry_the_config_layers_instantiable_mark() -> None:
+    from neuraltypes.config import instantiate
+    from neuraltypes.config._allowlist import INSTANTIABLE_MARK
+    from neuraltypes.optim._schedulers import _Schedule
+
+    assert vars(_Schedule)[INSTANTIABLE_MARK] is True  # written by hand there: the layer does not import config
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    built = instantiate({"_target_": "neuraltypes.optim.CosineAnnealing", "max_steps": 10}, optimizer)
+    assert type(built).__name__ == "CosineAnnealing"

@@ -5,19 +5,32 @@ from __future__ import annotations
 import importlib.util
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from ._allowlist import refusal_reason
 from ._errors import UnsafeTargetError
 
-__all__ = ["check_target", "locate", "resolve_target"]
+__all__ = ["NEMO_COUNTERPARTS", "check_target", "locate", "resolve_target"]
+
+#: Where NeMo's classes have counterparts, for configs written for NeMo: NeMo package -> ours. Used only while
+#: NeMo itself is not imported; the counterpart must be imported already, as any target must.
+NEMO_COUNTERPARTS: Mapping[str, str] = MappingProxyType(
+    {
+        "nemo.collections.asr.modules": "neuraltypes_modules.asr",
+        "nemo.collections.asr.models": "neuraltypes_modules.asr",
+        "nemo.collections.asr.losses": "neuraltypes_modules.asr",
+        "nemo.core.optim.lr_scheduler": "neuraltypes.optim",
+    }
+)
 
 
 def locate(path: str) -> object:
     """Find the object an import path names, importing nothing: a config may not make Python run new code.
 
     The path is walked as Hydra walks it (the first component, then attributes, a submodule where an attribute
-    is missing), but only through what is loaded already: a module's attributes are read from its ``__dict__``
+    is missing), but only through what is loaded already (a NeMo class path, while NeMo is not imported, names its
+    counterpart: see ``NEMO_COUNTERPARTS``): a module's attributes are read from its ``__dict__``
     (a module-level ``__getattr__`` may import lazily) and a submodule must already be in ``sys.modules``. So
     ``torch.testing._internal.hypothesis_utils`` is refused in a program that never imported it, rather than
     imported along with ``hypothesis``.
@@ -30,6 +43,9 @@ def locate(path: str) -> object:
     parts = path.split(".")
     if not path or not all(part.isidentifier() for part in parts):
         raise ValueError(f"target {path!r} is not a dotted import path such as 'package.module.Class'")
+    counterpart = _nemo_counterpart(path)
+    if counterpart is not None:
+        return locate(counterpart)
     obj: object = sys.modules.get(parts[0])
     if obj is None:
         raise _not_imported(path, parts[0])
@@ -51,6 +67,18 @@ def locate(path: str) -> object:
 
 
 _ABSENT = object()
+
+
+def _nemo_counterpart(path: str) -> str | None:
+    """``nemo.collections.asr.modules.ConvASREncoder`` -> ``neuraltypes_modules.asr.ConvASREncoder`` while NeMo is
+    not imported (NeMo writes the defining module too: ``nemo.collections.asr.models.ctc_models.EncDecCTCModel``)."""
+    if not path.startswith("nemo.") or "nemo" in sys.modules:
+        return None
+    name = path.rpartition(".")[2]
+    for package, ours in NEMO_COUNTERPARTS.items():
+        if path.startswith(f"{package}."):
+            return f"{ours}.{name}"
+    return None
 
 
 def _not_imported(path: str, module: str) -> Exception:

@@ -10,14 +10,13 @@ from types import MappingProxyType
 from typing import Any
 
 from ..core import NeuralType, neural_type_of
+from ..runtime import FROM_ANNOTATIONS, declares_types
 
 __all__ = ["PortType", "Ports", "Typing", "declares_types_by_properties", "ports_of"]
 
 #: A port's type: a ``NeuralType``, or NeMo's container form, a list holding the type of its items.
 PortType = NeuralType | list[Any]
 
-#: Attribute set on the functions behind ``Typing.input_types``/``output_types``: types from annotations.
-FROM_ANNOTATIONS = "_neural_types_from_annotations"
 _CACHE = "_neuraltypes_ports"
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
@@ -120,9 +119,4 @@ class Typing:
 
 def declares_types_by_properties(cls: type) -> bool:
     """Whether ``cls`` declares its types NeMo's way, with its own ``input_types``/``output_types`` properties."""
-    for name in ("input_types", "output_types"):
-        attribute = inspect.getattr_static(cls, name, None)
-        getter = attribute.fget if isinstance(attribute, property) else attribute
-        if attribute is not None and getattr(getter, FROM_ANNOTATIONS, False) is not True:
-            return True
-    return False
+    return declares_types(cls)

@@ -75,6 +75,10 @@ class _Schedule(LRScheduler):
 
     #: Whether the curve reaches ``min_lr`` at ``max_steps`` (so ``max_steps`` must be given).
     _needs_max_steps: ClassVar[bool] = True
+    #: Allowed as a config's ``_target_`` (``sched: {_target_: neuraltypes.optim.CosineAnnealing}``, or NeMo's
+    #: ``nemo.core.optim.lr_scheduler`` paths): the mark ``neuraltypes.config.instantiable`` sets, written here
+    #: because this layer does not import the config layer.
+    __neuraltypes_instantiable__: ClassVar[bool] = True
 
     def __init__(self, optimizer: Optimizer, *, max_steps: int | None, min_lr: float, last_epoch: int) -> None:
         if max_steps is None and self._needs_max_steps:

@@ -9,6 +9,8 @@ across the call, dtypes and element types.
 from ._decorator import CHECKED_MARKER as CHECKED_MARKER
 from ._decorator import typecheck as typecheck
 from ._errors import NeuralTypeError as NeuralTypeError
+from ._nemo import FROM_ANNOTATIONS as FROM_ANNOTATIONS
+from ._nemo import declares_types as declares_types
 from ._provenance import TAG_ATTRIBUTE as TAG_ATTRIBUTE
 from ._provenance import set_tag as set_tag
 from ._provenance import tag_of as tag_of
@@ -22,10 +24,12 @@ from ._switches import semantic_checks_enabled as semantic_checks_enabled
 
 __all__ = [
     "CHECKED_MARKER",
+    "FROM_ANNOTATIONS",
     "TAG_ATTRIBUTE",
     "NeuralTypeError",
     "SwitchScopeError",
     "checks_enabled",
+    "declares_types",
     "disable_checks",
     "disable_semantic_checks",
     "enable_checks",

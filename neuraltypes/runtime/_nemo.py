@@ -37,7 +37,7 @@ from ._plan import CallerValue, Plan
 from ._provenance import TAG_ATTRIBUTE, accepts
 from ._specs import NEMO_LIST, ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
 
-__all__ = ["NemoDispatch", "NemoTypes", "nemo_spec"]
+__all__ = ["FROM_ANNOTATIONS", "NemoDispatch", "NemoTypes", "declares_types", "nemo_spec"]
 
 
 @dataclass(frozen=True)
@@ -322,20 +322,9 @@ def _outputs_checker(returns: Spec | None, plan: Plan) -> Callable[..., Any]:
 
 
 class _NemoPlanIgnoringCollections(_NemoPlan):
-    """NeMo's ``ignore_collections=True``: a port's list nesting is ignored, and every tensor inside nested lists
-    and tuples of its value is checked against (and, for outputs, tagged with) the port's type."""
-
-    def __init__(
-        self,
-        qualname: str,
-        inputs: Mapping[str, Any] | None,
-        outputs: Mapping[str, Any] | None,
-        plan: Plan,
-        call: Callable[..., Any],
-    ) -> None:
-        flat_inputs = None if inputs is None else {name: _base(t) for name, t in inputs.items()}
-        flat_outputs = None if outputs is None else {name: _base(t) for name, t in outputs.items()}
-        super().__init__(qualname, flat_inputs, flat_outputs, plan, call)
+    """NeMo's ``ignore_collections=True``: a port's list nesting is ignored (build it with the types without their
+    nesting, see ``_flat``), and every tensor inside nested lists and tuples of its value is checked against (and,
+    for outputs, tagged with) the port's type."""
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self.inputs is not None:
@@ -355,6 +344,11 @@ class _NemoPlanIgnoringCollections(_NemoPlan):
                 explainer.check(spec, leaf, where)
         else:
             explainer.check(spec, value, where)
+
+
+def _flat(types: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The ports' types without NeMo's list nesting."""
+    return None if types is None else {name: _base(declared) for name, declared in types.items()}
 
 
 def _tag_leaves(port: _Port, value: Any) -> None:
@@ -492,6 +486,8 @@ class NemoDispatch:
 
             return unchecked
         call = self.plain_for(frozenset(inputs or ()), outputs is not None)
+        if self._plan_class is _NemoPlanIgnoringCollections:
+            inputs, outputs = _flat(inputs), _flat(outputs)
         return self._plan_class(self.plan.qualname, inputs, outputs, self.plan, call)
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -513,7 +509,7 @@ class NemoDispatch:
         inputs = _declared_types(instance, owner, "input_types")
         outputs = _declared_types(instance, owner, "output_types")
         checker: Checker
-        if inputs is None and outputs is None and not _declares_types(owner):
+        if inputs is None and outputs is None and not declares_types(owner):
             plain = self.plain_for(frozenset(), False)
 
             def checker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -530,7 +526,7 @@ class NemoDispatch:
         return self._per_class.setdefault(owner, checker)
 
 
-def _declares_types(owner: type) -> bool:
+def declares_types(owner: type) -> bool:
     """Whether the class defines its own ``input_types``/``output_types`` (not the ones derived from annotations)."""
     for name in ("input_types", "output_types"):
         attribute = inspect.getattr_static(owner, name, None)
