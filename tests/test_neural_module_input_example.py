@@ -40,7 +40,33 @@ class NoInputs(NeuralModule):
 
 def test_shapes_use_fixed_sizes_and_one_value_per_size_variable() -> None:
     audio, lengths, mask, shifted = Encoder().input_example()
-    assert audio.shape == (2, 3, 80) and lengths.shape == (2,) and mask.shape == (2, 3) and shifted.shape == (2, 2)
+    # T is 4, not 3: T-1 would be 2, the batch's size, and a coincidence would look like a shared size.
+    assert audio.shape == (2, 4, 80) and lengths.shape == (2,) and mask.shape == (2, 4) and shifted.shape == (2, 3)
+
+
+def test_every_size_of_an_example_is_distinct_unless_the_types_share_it() -> None:
+    examples = example_inputs({"x": _parse("B T U-1 2*T"), "y": _parse("B U T+1 T-1"), "z": _parse("B 5 W")})
+    x, y, z = examples["x"].shape, examples["y"].shape, examples["z"].shape
+    sizes = {x[0], x[1], x[2], x[3], y[1], y[2], y[3], z[2], 5}
+    assert len(sizes) == 9  # B, T, U-1, 2*T, U, T+1, T-1, W and the fixed 5: nine sizes, nine values
+    assert min(sizes) >= 2  # torch.export cannot keep a size of 0 or 1 dynamic
+    assert (x[0], x[3], y[2], y[3], x[2]) == (y[0], 2 * x[1], x[1] + 1, x[1] - 1, y[1] - 1)
+
+
+def test_max_batch_and_max_dim_are_nemo_positional_arguments() -> None:
+    audio, lengths, mask, shifted = Encoder().input_example(3, 16)
+    assert audio.shape == (3, 16, 80) and mask.shape == (3, 16) and shifted.shape == (3, 15)
+    assert lengths.tolist() == [16, 16, 16]
+
+
+def test_a_second_time_variable_counts_down_from_max_dim() -> None:
+    examples = example_inputs({"x": _parse("B T_audio"), "y": _parse("B T_text")}, max_batch=4, max_dim=100)
+    assert examples["x"].shape == (4, 100) and examples["y"].shape == (4, 99)
+
+
+def test_sizes_win_over_max_batch_and_max_dim() -> None:
+    audio, *_ = Encoder().input_example(3, 16, sizes={"T": 7, "B": 5})
+    assert audio.shape == (5, 7, 80)
 
 
 def test_dtypes_and_values_follow_the_element_types() -> None:
@@ -51,12 +77,12 @@ def test_dtypes_and_values_follow_the_element_types() -> None:
         torch.bool,
         torch.int64,
     )
-    assert lengths.tolist() == [3, 3]  # full-length sequences
+    assert lengths.tolist() == [4, 4]  # full-length sequences
 
 
 def test_the_module_accepts_its_own_example() -> None:
     encoder = Encoder()
-    assert encoder(*encoder.input_example()).shape == (2, 3, 8)
+    assert encoder(*encoder.input_example()).shape == (2, 4, 8)
 
 
 def test_sizes_can_be_chosen_by_name() -> None:
@@ -85,13 +111,18 @@ def test_a_module_without_typed_inputs_says_so() -> None:
         NoInputs().input_example()
 
 
+def test_a_size_expression_gets_a_variable_large_enough() -> None:
+    # T=11 would make T-9 the batch's 2: T is 12
+    assert example_inputs({"y": _parse("B T-9")})["y"].shape == (2, 3)
+
+
 def test_an_impossible_shape_is_explained() -> None:
     with pytest.raises(
         ValueError,
-        match=r"^cannot build an example for input 'y': axis 'T-9' comes to -6 with \{'B': 2, 'T': 3\}; "
+        match=r"^cannot build an example for input 'y': axis 'T-9' comes to -6 with \{'T': 3, 'B': 2\}; "
         r"pass larger sizes$",
     ):
-        example_inputs({"x": NeuralType(("B",)), "y": _parse("B T-9")})
+        example_inputs({"x": NeuralType(("B",)), "y": _parse("B T-9")}, sizes={"T": 3})
     with pytest.raises(ValueError, match=r"^cannot build an example for input 'x': its type declares no axes$"):
         example_inputs({"x": NeuralType()})
     with pytest.raises(ValueError, match=r"^cannot build an example for input 'x': it is a list of tensors$"):
