@@ -15,10 +15,24 @@ setup() {
     local stamp=.venv/.neuraltypes-installed want
     want=$(sha256sum pyproject.toml | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        local started=$SECONDS torch=""
+        .venv/bin/python -c 'import torch' 2>/dev/null || torch="$TORCH_SPEC and "
+        if [ -e "$stamp" ]; then
+            echo "Updating .venv (pyproject.toml changed): installing ${torch}neuraltypes[dev], usually under a minute."
+        else
+            echo "Setting up .venv, once: installing ${torch}neuraltypes[dev] (mypy, Lightning, pytest, ruff, basedpyright)."
+            echo "About 1-2 minutes on 2 cores (more if pip must download torch); pip prints nothing meanwhile."
+        fi
+        echo "  - pip (upgrade)"
         .venv/bin/python -m pip install -q --upgrade pip
-        .venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/python -m pip install -q "$TORCH_SPEC"
+        if [ -n "$torch" ]; then
+            echo "  - $TORCH_SPEC"
+            .venv/bin/python -m pip install -q "$TORCH_SPEC"
+        fi
+        echo "  - neuraltypes[dev], editable: pip install -e \".[dev]\""
         .venv/bin/python -m pip install -q -e ".[dev]"
         echo "$want" > "$stamp"
+        echo ".venv ready ($((SECONDS - started)) s)."
     fi
 }
 
@@ -36,7 +50,7 @@ case "${1:-}" in
         export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
         echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
         echo "== mypy (strict, with the neuraltypes plugin)"; .venv/bin/mypy
-        echo "== pytest"
+        echo "== pytest (the whole suite: about 5-10 minutes on 2 cores)"
         # pytest exits 5 when no test ran; that is a failure here too.
         .venv/bin/python -m pytest "$@"
         ;;

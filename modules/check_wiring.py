@@ -6,6 +6,7 @@ features instead of encodings) and prints what mypy says about each. Exits 0 whe
 the wrong one is reported with a ``[neural-type]`` error.
 """
 
+import argparse
 import sys
 import tempfile
 import time
@@ -38,7 +39,9 @@ def run_mypy(*files: Path) -> tuple[int, str]:
     return status, stdout + stderr
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    description = (__doc__ or "").split("\n\n")[0]
+    argparse.ArgumentParser(prog="python -m neuraltypes_modules.check_wiring", description=description).parse_args(argv)
     results = {}
     for name in ("wired_classifier.py", "miswired_classifier.py"):
         started = time.perf_counter()

@@ -1,7 +1,9 @@
 """Default configs of the example models, as plain dicts (the training script's starting point).
 
 The encoder and decoder widths follow ``hidden`` through interpolation, so ``model.hidden=256`` on the
-command line changes the whole model consistently.
+command line changes the whole model consistently. Every module's config names its class by ``_target_``,
+so the training script can tell which keys each one reads (``+model.decoder.dropout=0.1`` is refused,
+``+model.encoder.kernel_size=3`` is not).
 """
 
 from typing import Any
@@ -31,14 +33,24 @@ def keyword_classifier_config(encoder: str = "ConvEncoder", train_samples: int =
         "_target_": f"{_PACKAGE}.keyword_classifier.KeywordClassifier",
         "hidden": 64,
         "label_smoothing": 0.0,
-        "preprocessor": {"sample_rate": sample_rate, "n_fft": 256, "hop_length": 80, "n_mels": n_mels},
+        "preprocessor": {
+            "_target_": f"{_PACKAGE}.preprocessing.AudioToMelSpectrogram",
+            "sample_rate": sample_rate,
+            "n_fft": 256,
+            "hop_length": 80,
+            "n_mels": n_mels,
+        },
         "encoder": {
             "_target_": f"{_PACKAGE}.encoders.{encoder}",
             "feat_in": "${preprocessor.n_mels}",
             "hidden": "${hidden}",
             "num_layers": 2,
         },
-        "decoder": {"feat_in": "${hidden}", "num_classes": classes},
+        "decoder": {
+            "_target_": f"{_PACKAGE}.decoders.ClassificationDecoder",
+            "feat_in": "${hidden}",
+            "num_classes": classes,
+        },
         "train_ds": _dataset(
             "SyntheticKeywords", None, 32, True, num_samples=train_samples, noise=0.1, seed=0, **keywords
         ),
@@ -62,8 +74,19 @@ def text_classifier_config(train_samples: int = 512) -> dict[str, Any]:
     return {
         "_target_": f"{_PACKAGE}.text_classifier.TextClassifier",
         "hidden": 32,
-        "encoder": {"vocab_size": vocab, "hidden": "${hidden}", "num_layers": 1, "num_heads": 4, "max_length": 64},
-        "decoder": {"feat_in": "${hidden}", "num_classes": classes},
+        "encoder": {
+            "_target_": f"{_PACKAGE}.text.TextEncoder",
+            "vocab_size": vocab,
+            "hidden": "${hidden}",
+            "num_layers": 1,
+            "num_heads": 4,
+            "max_length": 64,
+        },
+        "decoder": {
+            "_target_": f"{_PACKAGE}.decoders.ClassificationDecoder",
+            "feat_in": "${hidden}",
+            "num_classes": classes,
+        },
         "train_ds": _dataset("SyntheticTopics", None, 32, True, num_samples=train_samples, seed=0, **topics),
         "validation_ds": _dataset("SyntheticTopics", "val", 64, False, num_samples=128, seed=1, **topics),
         "optim": {"name": "adamw", "lr": 3e-3},

@@ -7,6 +7,7 @@ and prints a summary. About a minute on two CPU cores.
 """
 
 import argparse
+import logging
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from .configs import keyword_classifier_config
 from .data import AudioBatch
 from .keyword_classifier import KeywordClassifier
 
-__all__ = ["main", "run_demo"]
+__all__ = ["hide_lightning_tips", "main", "run_demo"]
 
 
 @dataclass
@@ -51,6 +52,28 @@ class LossHistory(pl.Callback):
     ) -> None:
         if isinstance(outputs, dict) and isinstance(outputs.get("loss"), torch.Tensor):
             self.losses.append(float(outputs["loss"]))
+
+
+class _NoTips(logging.Filter):
+    """Drops Lightning's advertising ("💡 Tip: ... try installing litlogger"), an info record like the useful ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip:")
+
+
+_LIGHTNING_INFO = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+
+
+def hide_lightning_tips() -> None:
+    """Keep Lightning's product tips out of the demo's output; its warnings and other notices still show.
+
+    Lightning prints them with ``rank_zero_info`` on every ``Trainer`` (a ``logger=False`` trainer included),
+    through the logger of its ``rank_zero`` module, which this filters.
+    """
+    for name in _LIGHTNING_INFO:
+        logger = logging.getLogger(name)
+        if not any(isinstance(known, _NoTips) for known in logger.filters):
+            logger.addFilter(_NoTips())
 
 
 def _show_wiring_mistake(model: KeywordClassifier, batch: AudioBatch) -> str:
@@ -168,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Lightning's own deprecation notice about torch's pytree API: noise for a reader of the demo.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    hide_lightning_tips()
     total = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="neuraltypes-demo-") as scratch:
         output_dir = args.output_dir or Path(scratch)

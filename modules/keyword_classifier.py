@@ -27,6 +27,8 @@ class KeywordClassifier(ModelPT):
     ``decoder`` configs, ``label_smoothing``, and the data and optimizer configs every ``ModelPT`` reads.
     """
 
+    config_keys = ModelPT.config_keys | {"hidden", "label_smoothing", "preprocessor", "encoder", "decoder"}
+
     def __init__(self, cfg: Mapping[str, Any] | DictConfig, trainer: pl.Trainer | None = None) -> None:
         super().__init__(cfg, trainer)
         self.preprocessor = AudioToMelSpectrogram.from_config_dict(self.cfg.preprocessor)

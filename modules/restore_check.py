@@ -6,6 +6,7 @@ model from the archive alone (its class comes from the archived config, through 
 here, as a program that restores models imports their code: an archive's config imports nothing.
 """
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -35,12 +36,15 @@ def run_restored(archive: str, inputs_path: str, outputs_path: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    seconds = run_restored(*args)
-    print(f"restored {Path(args[0]).name} in {seconds:.2f} s")
+    parser = argparse.ArgumentParser(
+        prog="python -m neuraltypes_modules.restore_check", description=(__doc__ or "").split("\n\n")[0]
+    )
+    parser.add_argument("archive", help="the model archive (.nta)")
+    parser.add_argument("inputs", help="safetensors file of forward's keyword arguments")
+    parser.add_argument("outputs", help="where to write forward's output (safetensors)")
+    args = parser.parse_args(argv)
+    seconds = run_restored(args.archive, args.inputs, args.outputs)
+    print(f"restored {Path(args.archive).name} in {seconds:.2f} s")
     return 0
 
 

@@ -22,6 +22,8 @@ __all__ = ["TextClassifier"]
 class TextClassifier(ModelPT):
     """Token indices in, one logit per class out. ``cfg`` holds ``encoder`` and ``decoder`` configs."""
 
+    config_keys = ModelPT.config_keys | {"hidden", "encoder", "decoder"}
+
     def __init__(self, cfg: Mapping[str, Any] | DictConfig, trainer: pl.Trainer | None = None) -> None:
         super().__init__(cfg, trainer)
         self.encoder = TextEncoder.from_config_dict(self.cfg.encoder)

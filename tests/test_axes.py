@@ -4,7 +4,8 @@ import enum
 
 import pytest
 
-from neuraltypes import AxisKind, AxisKindAbstract, AxisType, NamedAxisKind, axis_kind_of_name
+from neuraltypes import AxisKind, AxisKindAbstract, AxisType, NamedAxisKind, NeuralType, axis_kind_of_name
+from neuraltypes.core import NeuralPortNmTensorMismatchError, surprising_kind, surprising_kinds
 
 
 def test_members_have_nemo_values() -> None:
@@ -118,3 +119,46 @@ def test_axis_type_is_immutable_and_hashable() -> None:
     assert hash(axis) == hash(AxisType(AxisKind.Batch, 4))
     with pytest.raises(AttributeError):
         axis.size = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("H", AxisKind.Height),  # heads, in most attention code
+        ("h", AxisKind.Height),
+        ("N", AxisKind.Batch),  # tokens, in ViT code
+        ("n", AxisKind.Batch),
+        ("S", AxisKind.Singleton),  # sequence or source length
+        ("s", AxisKind.Singleton),
+        ("W", AxisKind.Width),
+        ("w", AxisKind.Width),
+        ("h_out", AxisKind.Height),
+        ("w_in", AxisKind.Width),
+    ],
+)
+def test_a_one_letter_kind_that_ml_code_uses_otherwise_is_surprising(name: str, kind: AxisKind) -> None:
+    assert surprising_kind(name) is kind
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["B", "b", "T", "t", "D", "d", "C", "c", "batch", "Time", "height", "width", "singleton", "seq", "channel", "dim",
+     "t_enc", "T_k", "d_model", "C_in", "b_x", "heads", "vocab", "n_heads", "s_len", "any", "flowgroup"],
+)  # fmt: skip
+def test_a_name_that_says_its_kind_or_has_its_own_is_not(name: str) -> None:
+    assert surprising_kind(name) is None
+
+
+def test_messages_list_each_surprising_name_once_in_order() -> None:
+    assert surprising_kinds("b n d", "B T D") == "n (Batch)"
+    assert surprising_kinds("B H T D//H", "B T H*D") == "H (Height)"
+    assert surprising_kinds("#W S:1 (h+1)//2 _:C//h *n ...") == "W (Width), S (Singleton), h (Height)"
+    assert surprising_kinds("B ?:n_head T", "B T C") == ""  # the plugin's unknown axes read as far as they go
+
+
+def test_nemo_port_mismatch_shows_the_surprising_kinds_where_axes_differ() -> None:
+    declared, incoming = NeuralType("B T D"), NeuralType("B H D")
+    error = NeuralPortNmTensorMismatchError("Block", "x", declared, incoming, declared.compare(incoming))
+    assert str(error).endswith("\n  axis kinds: H (Height)")
+    same_axes = NeuralPortNmTensorMismatchError("Block", "x", NeuralType("B H D"), incoming, "INCOMPATIBLE")
+    assert "axis kinds" not in str(same_axes)

@@ -31,6 +31,18 @@ def test_the_example_is_chosen_on_the_command_line() -> None:
     [
         ("example=nope", "error: unknown example 'nope'; choose one of ['keyword_classifier', 'text_classifier']"),
         ("model.hiden=3", "error: cannot apply 'model.hiden=3': the config has no key 'model.hiden'"),
+        ("model.hidden=abc", "error: model.hidden=abc: expected an int (the config has 64)\n"),
+        (
+            "+model.hiden=256",
+            "error: cannot apply '+model.hiden=256': KeywordClassifier does not read 'model.hiden'; did you mean "
+            "'model.hidden=256'?\n",
+        ),
+        (
+            "+trainer.max_epoch=2",
+            "error: cannot apply '+trainer.max_epoch=2': Trainer does not read 'trainer.max_epoch'; did you mean "
+            "'trainer.max_epochs=2'?\n",
+        ),
+        ("--lr=3", "error: unknown option '--lr=3': arguments are overrides such as key=value (see --help)\n"),
     ],
 )
 def test_a_bad_command_line_is_an_error_message_not_a_traceback(
@@ -38,6 +50,41 @@ def test_a_bad_command_line_is_an_error_message_not_a_traceback(
 ) -> None:
     assert main([argument]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "+model.decoder.dropout=0.1",  # ClassificationDecoder takes no dropout
+        "+model.preprocessor.n_mel=40",
+        "+model.train_ds.dataset.noice=0.3",
+        "+model.label_smothing=0.1",
+        "+trainer.max_epoch=2",
+        "+outputdir=x",
+    ],
+)
+def test_a_key_that_nothing_reads_is_never_stored_in_the_model(override: str) -> None:
+    with pytest.raises(ValueError, match=r"does not read|nothing reads"):
+        build_config([override])
+
+
+def test_keys_that_the_model_reads_can_be_added() -> None:
+    config = build_config(
+        ["+model.encoder.kernel_size=3", "+model.test_ds={dataset:{num_samples:8}}", "+trainer.precision=bf16-mixed"]
+    )
+    assert config.model.encoder.kernel_size == 3 and config.trainer.precision == "bf16-mixed"
+    swapped = build_config(["example=text_classifier", "+model.encoder.dropout=0.1"])
+    assert swapped.model.encoder.dropout == 0.1
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_lists_the_keys_with_their_defaults(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([flag]) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: python -m neuraltypes_modules.train [example=NAME]")
+    assert "  model.hidden=64\n" in shown and "  trainer.max_epochs=3\n" in shown
+    assert main(["example=text_classifier", flag]) == 0
+    assert "  model.encoder.num_heads=4\n" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from neuraltypes import NT, LogitsType, ProbsType, neural_type_of
+from neuraltypes import NT, EncodedRepresentation, LogitsType, ProbsType, neural_type_of
 from neuraltypes.runtime import NeuralTypeError, typecheck
 
 
@@ -110,6 +110,26 @@ def test_a_semantic_error_names_both_types_and_the_comparison() -> None:
         "  got: Tensor of shape (2, 3), float32, tagged (b c): LogitsType",
         "  bindings: b=2 (parameter 'probs'), c=3 (parameter 'probs')",
     ]
+
+
+def test_a_semantic_error_shows_the_kinds_that_names_do_not_say() -> None:
+    @typecheck
+    def blocks(x: NT[Tensor, "B T D", EncodedRepresentation]) -> None:
+        return None
+
+    tokens = torch.ones(2, 3, 4)
+    tokens.neural_type = neural_type_of(NT[Tensor, "b n d", EncodedRepresentation])  # type: ignore[attr-defined]
+    with pytest.raises(NeuralTypeError) as error:
+        blocks(tokens)
+    assert _lines(error)[0].endswith(
+        " carries the neural type (b n d): EncodedRepresentation, which is not accepted where (B T D): "
+        "EncodedRepresentation is declared (INCOMPATIBLE); axis kinds: n (Batch)"
+    )
+    heads = torch.ones(2, 3, 4)
+    heads.neural_type = neural_type_of(NT[Tensor, "B T D", LogitsType])  # type: ignore[attr-defined]
+    with pytest.raises(NeuralTypeError) as error:
+        blocks(heads)  # the axes agree: no kinds to show
+    assert _lines(error)[0].endswith(" is declared (INCOMPATIBLE)")
 
 
 def test_a_size_expression_error_shows_the_variables_and_their_binders() -> None:

@@ -20,6 +20,18 @@ __all__ = ["Archivable"]
 
 _ARTIFACTS = "_nt_registered_artifacts"
 
+#: Errors in what the caller gave (a bad or missing archive): reported from the caller's line.
+_CALLERS_INPUT = (ArchiveError, FileNotFoundError)
+
+
+def _from_the_call(error: BaseException) -> BaseException:
+    """``error`` without the frames of the archive reader, so that its traceback ends at the public call.
+
+    The message says what is wrong with which member; the reader's frames would only bury that line. A cause
+    that the raiser chained on purpose (a model constructor that failed) is kept, with its own traceback.
+    """
+    return error.with_traceback(None)
+
 
 class Archivable:
     """Save a module (with its config, weights and artifacts) to one archive file and rebuild it from one.
@@ -150,17 +162,20 @@ class Archivable:
                 allowed or not a ``cls``, or its weights do not fit the model; the message names the member and
                 the reason (and the limit, with how to raise it).
         """
-        restored: Any = restore_model(
-            cls,  # type: ignore[arg-type]  # Archivable is mixed into torch.nn.Module subclasses
-            restore_path,
-            map_location=map_location,
-            strict=strict,
-            override_config_path=override_config_path,
-            return_config=return_config,
-            progress=progress,
-            mmap=mmap,
-            limits=limits,
-        )
+        try:
+            restored: Any = restore_model(
+                cls,  # type: ignore[arg-type]  # Archivable is mixed into torch.nn.Module subclasses
+                restore_path,
+                map_location=map_location,
+                strict=strict,
+                override_config_path=override_config_path,
+                return_config=return_config,
+                progress=progress,
+                mmap=mmap,
+                limits=limits,
+            )
+        except _CALLERS_INPUT as error:
+            raise _from_the_call(error)  # noqa: B904 (the same exception)
         return restored  # type: ignore[no-any-return]
 
     @classmethod
@@ -180,12 +195,18 @@ class Archivable:
         Returns:
             The state dict (tied names included).
         """
-        return extract_state_dict(restore_path, save_dir, split_by_module, limits)
+        try:
+            return extract_state_dict(restore_path, save_dir, split_by_module, limits)
+        except _CALLERS_INPUT as error:
+            raise _from_the_call(error)  # noqa: B904 (the same exception)
 
 
 def archived_config(path: str | os.PathLike[str], limits: ArchiveLimits = DEFAULT_LIMITS) -> DictConfig:
     """The config stored in an archive (unresolved, resolver calls replaced by ``???``), verified."""
-    source = open_source(path, limits=limits)
+    try:
+        source = open_source(path, limits=limits)
+    except _CALLERS_INPUT as error:
+        raise _from_the_call(error)  # noqa: B904 (the same exception)
     try:
         return OmegaConf.create(OmegaConf.to_container(source.config, resolve=False))  # type: ignore[return-value]
     finally:

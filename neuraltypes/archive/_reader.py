@@ -59,7 +59,8 @@ def call_library(call: Callable[[], _T], reason: str, *, path: str, member: str 
     except (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError, ArchiveError):
         raise
     except BaseException as error:
-        raise ArchiveError(f"{reason}: {type(error).__name__}: {error}", path=path, member=member) from error
+        # The message carries the library's error; its traceback (Rust, or the library's internals) tells no more.
+        raise ArchiveError(f"{reason}: {type(error).__name__}: {error}", path=path, member=member) from None
 
 
 def _dtype_name(dtype: torch.dtype) -> str:

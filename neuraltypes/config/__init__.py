@@ -16,21 +16,25 @@ from ._limits import DEFAULT_LIMITS as DEFAULT_LIMITS
 from ._limits import ConfigLimits as ConfigLimits
 from ._overrides import apply_overrides as apply_overrides
 from ._overrides import config_from_cli as config_from_cli
+from ._readers import ConfigReader as ConfigReader
 from ._resolution import PURE_RESOLVERS as PURE_RESOLVERS
 from ._resolution import quote as quote
 from ._resolution import refuse_resolvers as refuse_resolvers
 from ._resolution import resolve_config as resolve_config
 from ._resolution import resolver_calls as resolver_calls
+from ._resolve import NEMO_COUNTERPARTS as NEMO_COUNTERPARTS
 from ._resolve import resolve_target as resolve_target
 from ._serialization import Serialization as Serialization
 from ._serialization import class_path as class_path
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "NEMO_COUNTERPARTS",
     "PURE_RESOLVERS",
     "ConfigLimitError",
     "ConfigLimits",
     "ConfigOverrideError",
+    "ConfigReader",
     "Serialization",
     "UnsafeConfigError",
     "UnsafeTargetError",

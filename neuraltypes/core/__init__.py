@@ -8,6 +8,7 @@ from ._axes import AxisKindAbstract as AxisKindAbstract
 from ._axes import AxisType as AxisType
 from ._axes import NamedAxisKind as NamedAxisKind
 from ._axes import axis_kind_of_name as axis_kind_of_name
+from ._axes import surprising_kind as surprising_kind
 from ._comparison import NeuralTypeComparisonResult as NeuralTypeComparisonResult
 from ._dims import BinOp as BinOp
 from ._dims import Const as Const
@@ -15,6 +16,7 @@ from ._dims import DimExpr as DimExpr
 from ._dims import Var as Var
 from ._dtypes import DTYPE_FAMILIES as DTYPE_FAMILIES
 from ._dtypes import dtype_names as dtype_names
+from ._dtypes import meant_name as meant_name
 from ._dtypes import normalize_dtype as normalize_dtype
 from ._elements import AcousticEncodedRepresentation as AcousticEncodedRepresentation
 from ._elements import AudioSignal as AudioSignal
@@ -65,6 +67,7 @@ from ._errors import NeuralTypeError as NeuralTypeError
 from ._grammar import AxesSyntaxError as AxesSyntaxError
 from ._grammar import format_axes as format_axes
 from ._grammar import parse_axes as parse_axes
+from ._grammar import surprising_kinds as surprising_kinds
 from ._neural_type import NeuralType as NeuralType
 from ._nt import NT as NT
 from ._nt import neural_type_of as neural_type_of
@@ -142,7 +145,10 @@ __all__ = [
     "axis_kind_of_name",
     "dtype_names",
     "format_axes",
+    "meant_name",
     "neural_type_of",
     "normalize_dtype",
     "parse_axes",
+    "surprising_kind",
+    "surprising_kinds",
 ]

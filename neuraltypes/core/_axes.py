@@ -16,6 +16,7 @@ __all__ = [
     "AxisType",
     "NamedAxisKind",
     "axis_kind_of_name",
+    "surprising_kind",
 ]
 
 
@@ -127,6 +128,34 @@ def axis_kind_of_name(name: str) -> AxisKindLike:
     if sep and suffix and prefix in _KIND_PREFIXES:
         return _KIND_PREFIXES[prefix]
     return NamedAxisKind(lowered)
+
+
+#: One-letter names whose NeMo kind is what the letter means in most ML code: B batch, T time, D and C features.
+_USUAL_LETTERS: dict[str, AxisKind] = {
+    "b": AxisKind.Batch,
+    "t": AxisKind.Time,
+    "d": AxisKind.Dimension,
+    "c": AxisKind.Dimension,
+}
+
+
+def surprising_kind(name: str) -> AxisKind | None:
+    """The NeMo kind an axis name carries where a reader would not guess it from the name; None where they would.
+
+    The one rule for when messages show a name's kind (``H (Height)``). A name that spells its kind (``time``,
+    ``height``, ``t_enc``, ``seq``) or is the kind's usual letter (``B``, ``T``, ``D``, ``C``, either case, also
+    as a prefix: ``d_model``) shows none, nor does a name that is a kind of its own (``heads``, ``vocab``). The
+    rest are NeMo's one-letter kinds that ML code uses for something else: ``H``/``h`` is Height (not heads),
+    ``N``/``n`` Batch (not tokens), ``S``/``s`` Singleton (not sequence length), ``W``/``w`` Width, and the
+    prefixes ``h_``, ``w_``.
+    """
+    kind = axis_kind_of_name(name)
+    if not isinstance(kind, AxisKind) or kind is AxisKind.Any:
+        return None
+    head = name.lower().partition("_")[0]
+    if (head in _NEMO_LABELS and len(head) > 1) or _USUAL_LETTERS.get(head) is kind:
+        return None
+    return kind
 
 
 @dataclass(frozen=True, slots=True, init=False)

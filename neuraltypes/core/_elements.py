@@ -56,6 +56,7 @@ __all__ = [
     "TokenLogDurationType",
     "VideoSignal",
     "VoidType",
+    "element_type_names",
 ]
 
 
@@ -405,3 +406,14 @@ class LogDeterminantType(ElementType):
     """A log-determinant."""
 
     __slots__ = ()
+
+
+def element_type_names() -> list[str]:
+    """The names of the element types defined so far: NeMo's 42 and every subclass the program has defined."""
+    names: set[str] = set()
+    pending: list[type[ElementType]] = [ElementType]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        names.add(cls.__name__)
+    return sorted(names - {"ElementType"})

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from ._grammar import surprising_kinds
+
 __all__ = ["NeuralPortNameMismatchError", "NeuralPortNmTensorMismatchError", "NeuralTypeError"]
 
 
@@ -43,8 +45,20 @@ class NeuralPortNmTensorMismatchError(NeuralTypeError):
     """A port was fed a tensor of an incompatible neural type."""
 
     def __init__(self, class_name: str, port_name: str, first_type: Any, second_type: Any, result: Any) -> None:
+        kinds = _kinds_where_axes_differ(first_type, second_type)
         self.message = (
             f"In {class_name}, port {port_name!r} and the tensor fed to it have incompatible neural types:\n"
             f"  declared: {first_type}\n  incoming: {second_type}\n  comparison result: {result}"
+            + (f"\n  axis kinds: {kinds}" if kinds else "")
         )
         super().__init__(self.message)
+
+
+def _kinds_where_axes_differ(declared: Any, incoming: Any) -> str:
+    """``H (Height)``: the surprising kinds of the two types' names, when their axes differ in kind."""
+    axes = [getattr(neural_type, "axes", None) for neural_type in (declared, incoming)]
+    if not all(isinstance(one, tuple) for one in axes):
+        return ""
+    if [axis.kind for axis in axes[0]] == [axis.kind for axis in axes[1]]:  # type: ignore[union-attr]
+        return ""
+    return surprising_kinds(incoming.axes_string, declared.axes_string)

@@ -9,7 +9,7 @@ Axes are separated by whitespace. Each axis is one of::
     _                 an anonymous axis of any size (kind Any)
     *batch   ...      zero or more axes (named or anonymous); at most one per string
     #B                broadcastable: size 1, or the size bound to B
-    T-1  2*D  (H+1)//2   a size computed from other axes (no spaces; + - * // and parentheses)
+    T-1  2*D  (T+1)//2   a size computed from other axes (no spaces; + - * // and parentheses)
     D:n_head  _:C//h     an axis of the named kind (``_``: any kind) whose size is computed from other axes
 """
 
@@ -18,10 +18,10 @@ from __future__ import annotations
 import functools
 import re
 
-from ._axes import AxisKind, AxisType, axis_kind_of_name
+from ._axes import AxisKind, AxisType, axis_kind_of_name, surprising_kind
 from ._dims import BinOp, Const, DimExpr, Var
 
-__all__ = ["AxesSyntaxError", "parse_axes", "format_axes"]
+__all__ = ["AxesSyntaxError", "format_axes", "parse_axes", "surprising_kinds"]
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _INT = re.compile(r"[0-9]+")
@@ -53,6 +53,13 @@ def parse_axes(text: str) -> tuple[AxisType, ...]:
     """
     if not isinstance(text, str):
         raise TypeError(f"axes must be a string, got {type(text).__name__}")
+    try:
+        return _parse(text)
+    except AxesSyntaxError as error:
+        raise error.with_traceback(None)  # noqa: B904 (end the traceback here: the mistake is in the string)
+
+
+def _parse(text: str) -> tuple[AxisType, ...]:
     axes: list[AxisType] = []
     variadic_at: int | None = None
     for match in re.finditer(r"\S+", text):
@@ -70,6 +77,37 @@ def parse_axes(text: str) -> tuple[AxisType, ...]:
 def format_axes(axes: tuple[AxisType, ...]) -> str:
     """The axes string of parsed axes: ``parse_axes(format_axes(a)) == a`` for parsed axes."""
     return " ".join(str(axis) for axis in axes)
+
+
+def surprising_kinds(*spellings: str) -> str:
+    """``H (Height), n (Batch)``: the names in these axes strings whose kind is not the obvious one, each once.
+
+    What messages that compare axes add, so that ``H`` meaning Height (not heads) is seen where axes differ;
+    empty when every name's kind is obvious (see :func:`~neuraltypes.core.surprising_kind`). A token that does
+    not parse (the plugin's ``?:n_head``) is read for the name before its ``:``.
+    """
+    shown: dict[str, str] = {}
+    for spelling in spellings:
+        for token in spelling.split():
+            for name in _kind_names(token):
+                kind = surprising_kind(name)
+                if kind is not None:
+                    shown.setdefault(name, f"{name} ({kind.name})")
+    return ", ".join(shown.values())
+
+
+@functools.lru_cache(maxsize=4096)
+def _kind_names(token: str) -> tuple[str, ...]:
+    """The names that give one axis token its kind: ``H`` in ``H``, ``#H``, ``H:80``, ``H//2``; none in ``_:C//h``."""
+    try:
+        (axis,) = _parse(token)
+    except ValueError:
+        return tuple(_NAME.findall(token.partition(":")[0]))
+    if axis.name is not None:
+        return () if axis.variadic else (axis.name,)
+    if axis.expr is not None and axis.kind is not AxisKind.Any:
+        return (axis.expr.variables()[0],)
+    return ()
 
 
 def _parse_token(text: str, start: int, end: int) -> AxisType:

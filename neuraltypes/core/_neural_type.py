@@ -7,8 +7,8 @@ from typing import Any
 
 from ._axes import AxisKind, AxisType
 from ._comparison import NeuralTypeComparisonResult
-from ._dtypes import normalize_dtype
-from ._elements import ElementType, VoidType
+from ._dtypes import meant_name, normalize_dtype
+from ._elements import ElementType, VoidType, element_type_names
 from ._grammar import format_axes, parse_axes
 
 __all__ = ["NeuralType"]
@@ -28,7 +28,9 @@ class NeuralType:
 
     Raises:
         ValueError: with NeMo's messages, for a class passed as ``elements_type``, mixed axis
-            spellings, list axes after tensor axes, or an axis that is neither a string nor an AxisType.
+            spellings, list axes after tensor axes, or an axis that is neither a string nor an AxisType; for an
+            element type's name given as a string (``"LogitsType"``: write ``LogitsType()``), a misspelt dtype
+            or axes that do not parse. The traceback ends at this call.
     """
 
     __slots__ = ("axes", "dtype", "elements_type", "optional")
@@ -45,17 +47,17 @@ class NeuralType:
         *,
         dtype: str | Any | None = None,
     ) -> None:
-        if elements_type is None:
-            elements_type = VoidType()
-        if not isinstance(elements_type, ElementType):
-            raise ValueError(
-                "elements_type of NeuralType must be an instance of a class derived from ElementType. "
-                "Did you pass a class instead?"
-            )
-        object.__setattr__(self, "elements_type", elements_type)
-        object.__setattr__(self, "axes", None if axes is None else _build_axes(axes))
+        try:
+            built = None if axes is None else _build_axes(axes)
+            element = _element(elements_type)
+            normal_dtype = normalize_dtype(dtype)
+        except (ValueError, TypeError) as error:
+            # The mistake is in the caller's arguments: end the traceback at this call, not in the parser.
+            raise error.with_traceback(None)  # noqa: B904 (the same exception, re-raised)
+        object.__setattr__(self, "elements_type", element)
+        object.__setattr__(self, "axes", built)
         object.__setattr__(self, "optional", bool(optional))
-        object.__setattr__(self, "dtype", normalize_dtype(dtype))
+        object.__setattr__(self, "dtype", normal_dtype)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("NeuralType is immutable")
@@ -129,6 +131,34 @@ def _make_neural_type(
     axes: tuple[AxisType, ...] | None, elements_type: ElementType, optional: bool, dtype: str | None
 ) -> NeuralType:
     return NeuralType(axes, elements_type, optional, dtype=dtype)
+
+
+def _element(elements_type: object) -> ElementType:
+    """The element type argument, checked; a class or a name given instead is named in the error."""
+    if elements_type is None:
+        return VoidType()
+    if isinstance(elements_type, ElementType):
+        return elements_type
+    if isinstance(elements_type, str):
+        meant = meant_name(elements_type)
+        if meant is None or meant not in element_type_names():
+            raise ValueError(
+                f"elements_type of NeuralType must be an ElementType instance such as LogitsType(), not the string "
+                f"{elements_type!r}"
+            )
+        advice = f"write {meant}()" if meant == elements_type else f"did you mean {meant}()?"
+        raise ValueError(
+            f"elements_type of NeuralType must be an ElementType instance, not the string {elements_type!r}: {advice}"
+        )
+    if isinstance(elements_type, type) and issubclass(elements_type, ElementType):
+        raise ValueError(
+            "elements_type of NeuralType must be an instance of a class derived from ElementType. "
+            f"Did you pass a class instead? Write {elements_type.__name__}()"
+        )
+    raise ValueError(
+        "elements_type of NeuralType must be an instance of a class derived from ElementType, "
+        f"not {type(elements_type).__name__} {elements_type!r}"
+    )
 
 
 def _build_axes(axes: str | Sequence[str | AxisType]) -> tuple[AxisType, ...]:

@@ -19,14 +19,21 @@ __all__ = ["NT", "neural_type_of", "reveal_neural_type"]
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:
-    # The neuraltypes mypy plugin adds this name to mypy's `always_true`; any other checker cannot tell.
+    # Three readers, three views of NT:
+    # - mypy with the neuraltypes plugin: the plugin adds this name to mypy's `always_true`, so mypy skips the
+    #   import and sees only the class below (the plugin hooks its full name and reads its subscriptions);
+    # - mypy without the plugin cannot tell, analyses both branches and keeps the first binding: `Annotated`,
+    #   so `NT[Tensor, ...]` is a plain `Tensor` and the strings are metadata, not forward references;
+    # - pyright (Pylance, basedpyright) cannot tell either, and would prefer the class to the import (a class
+    #   is a declaration with a type, an import is not): the class is therefore under `elif False`, which
+    #   pyright knows to be dead and never binds, while mypy's semantic analysis still defines it (mypy
+    #   decides `if` branches statically only by names such as `TYPE_CHECKING`, `MYPY` or its `always_true`).
     _NEURALTYPES_MYPY_PLUGIN = False
     if not _NEURALTYPES_MYPY_PLUGIN:
-        # Type checkers without our plugin see `Annotated[Tensor, ...]`, that is, plain `Tensor`.
         from typing import Annotated as NT
-    else:
+    elif False:
 
-        class NT:  # type: ignore[no-redef, unused-ignore]
+        class NT:  # type: ignore[no-redef, unreachable, unused-ignore]
             """What mypy with the neuraltypes plugin sees: a class whose subscriptions the plugin reads."""
 
 else:

@@ -16,7 +16,7 @@ import torch
 from beartype import BeartypeConf
 from beartype.roar import BeartypeCallHintParamViolation, BeartypeCallHintReturnViolation
 
-from neuraltypes.core import AxisType, NeuralType, VoidType, format_axes
+from neuraltypes.core import AxisType, NeuralType, VoidType, format_axes, surprising_kinds
 
 from ._beartype_bridge import DEFAULT_CONF, explain_violation, make_tester
 from ._errors import NeuralTypeError, neural_type_error
@@ -209,7 +209,7 @@ class Explainer:
                 raise Mismatch(
                     where,
                     f"carries the neural type {tag}, which is not accepted where {spec.neural_type} is declared "
-                    f"({'n/a' if result is None else result.name})",
+                    f"({'n/a' if result is None else result.name}){_kinds_note(spec.neural_type, tag)}",
                     expected,
                     describe_value(value),
                 )
@@ -315,6 +315,16 @@ class Explainer:
                 describe_declared(spec),
                 f"size {size}",
             )
+
+
+def _kinds_note(declared: NeuralType, tag: object) -> str:
+    """``; axis kinds: H (Height)`` when the axes differ in kind and a name's kind is not the obvious one."""
+    if not isinstance(tag, NeuralType) or declared.axes is None or tag.axes is None:
+        return ""
+    if [axis.kind for axis in declared.axes] == [axis.kind for axis in tag.axes]:
+        return ""
+    note = surprising_kinds(format_axes(tag.axes), format_axes(declared.axes))
+    return f"; axis kinds: {note}" if note else ""
 
 
 def _hint_text(hint: Any) -> str:

@@ -38,7 +38,11 @@ def bad_axes(x: NT[Tensor, "B, T"]) -> None:  # E: Cannot read neural type annot
     pass
 
 
-def bad_dtype(x: NT[Tensor, "B T", "floaty"]) -> None:  # E: Cannot read neural type annotation: unknown dtype 'floaty': expected a family (bool, complex, float, int, number, sint, uint) or a name such as 'float32'  [neural-type]
+def bad_dtype(x: NT[Tensor, "B T", "floaty"]) -> None:  # E: Cannot read neural type annotation: unknown dtype 'floaty': expected a family (bool, complex, float, int, number, sint, uint) or a name such as 'float32'; did you mean 'float'?  [neural-type]
+    pass
+
+
+def element_type_as_a_string(x: NT[Tensor, "B T", "LogitType"]) -> None:  # E: Cannot read neural type annotation: unknown dtype 'LogitType': did you mean the element type LogitsType? Write the class LogitsType, not a string  [neural-type]
     pass
 
 
