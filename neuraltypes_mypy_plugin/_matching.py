@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from mypy.types import Instance
 
-from neuraltypes.core import AxisType, NeuralType, NeuralTypeComparisonResult, dtype_names, parse_axes
+from neuraltypes.core import AxisKind, AxisType, NeuralType, NeuralTypeComparisonResult, dtype_names, parse_axes
 
 from ._carrier import UNKNOWN_AXIS, VOID_TYPE_FULLNAME, TensorView, has_unknown_kind, parse_spelling
 
@@ -167,9 +167,22 @@ def _clash(first: Binding, second: Binding) -> bool:
 
 
 def substitute(declared_axes: str, bindings: CallBindings) -> str:
-    """The declared axes spelled with the caller's axes for every bound size variable."""
+    """The declared axes spelled with the caller's axes for every bound size variable. A caller's axis of unknown
+    kind (``?:n``) takes the kind the declaration gives it (``seq`` bound to ``?:n`` is ``seq:n``): the callee
+    says what the axis is."""
     tokens: list[str] = []
     for token, axis in zip(declared_axes.split(), parse_axes(declared_axes), strict=True):
         bound = bindings.bound.get(axis.name) if axis.name is not None and axis.expr is None else None
-        tokens.extend(bound.tokens if bound is not None else (token,))
+        if bound is None:
+            tokens.append(token)
+        elif len(bound.tokens) == 1 and axis.kind is not AxisKind.Any and _sized_unknown(bound.tokens[0]):
+            size = bound.tokens[0].partition(":")[2]
+            tokens.append(token if size == token else f"{token}:{size}")
+        else:
+            tokens.extend(bound.tokens)
     return " ".join(tokens)
+
+
+def _sized_unknown(token: str) -> bool:
+    """``?:n``: an axis of unknown kind whose size is known."""
+    return token.startswith(f"{UNKNOWN_AXIS}:")

@@ -21,6 +21,7 @@ from mypy.nodes import (
 from mypy.plugin import AttributeContext, CheckerPluginInterface, FunctionContext, MethodContext
 from mypy.types import AnyType, Instance, TupleType, Type, TypeOfAny, get_proper_type
 
+from ._branches import check_branch
 from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
 from ._lookup import Lookup
 from ._members import constructor_call
@@ -179,6 +180,7 @@ def _result(
             typed = proper  # the source's own type, unchanged (an element-wise operation): nothing to build
     if table is not None:
         check_returned(table, typed, ctx)
+        check_branch(table, typed, ctx)
     return typed
 
 

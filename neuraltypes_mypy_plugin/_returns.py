@@ -64,7 +64,7 @@ def _returned_values(function: FuncItem) -> dict[int, tuple[Type, Expression]]:
         return {}
     found: dict[int, tuple[Type, Expression]] = {}
     assignments: list[tuple[int, str, Expression, frozenset[int]]] = []
-    for statement, loops in _statements(function.body.body, frozenset()):
+    for statement, loops in statements(function.body.body, frozenset()):
         if isinstance(statement, AssignmentStmt) and len(statement.lvalues) == 1:
             target = statement.lvalues[0]
             if isinstance(target, NameExpr):
@@ -100,16 +100,16 @@ def _last_assigned(
     return value if within <= loops else None
 
 
-def _statements(statements: list[Statement], loops: frozenset[int]) -> Iterator[tuple[Statement, frozenset[int]]]:
+def statements(body: list[Statement], loops: frozenset[int]) -> Iterator[tuple[Statement, frozenset[int]]]:
     """Every statement of a body in source order with the loops around it, in nested blocks but not in nested
     functions."""
-    for statement in statements:
+    for statement in body:
         yield statement, loops
         if isinstance(statement, (FuncDef, Decorator)):
             continue
         inner = loops | {id(statement)} if isinstance(statement, (ForStmt, WhileStmt)) else loops
         for block in _blocks(statement):
-            yield from _statements(block, inner)
+            yield from statements(block, inner)
 
 
 def _blocks(statement: Node) -> Iterator[list[Statement]]:

@@ -156,6 +156,9 @@ class FunctionSizes(dict[str, Size]):
         """The axis names of the function's own signature: sizes free of each other (see ``provably_different``)."""
         self.returned: dict[int, tuple[Type, Expression]] | None = None
         """What the function returns, read when first asked (see ``_returns``)."""
+        self.branches: dict[int, tuple[Expression, int]] | None = None
+        """The branches of its conditional expressions, read when first asked (see ``_branches``)."""
+        self.branch_types: dict[int, dict[int, Type]] = {}
 
 
 def independent_axes(args: Arguments | None) -> frozenset[str]:

@@ -153,7 +153,7 @@ class Stack(nn.Module):
             reveal_type(module)  # N: Revealed type is "Any"
 
     def sequential(self, x: Features, t: Transposed) -> None:
-        reveal_neural_type(self.net(x))  # N: Neural type is NT[Tensor, "B T ?:C", EncodedRepresentation]
+        reveal_neural_type(self.net(x))  # N: Neural type is NT[Tensor, "B T C", EncodedRepresentation]
         self.net(t)  # E: Argument "x" to "forward" of "Block" (item 1 of "net") has incompatible neural type NT[Tensor, "B C ?:C"]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes differ)  [neural-type]
         reveal_type(self.to_logits(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
         self.to_logits(t)  # E: Argument "x" to "forward" of "Block" (item 0 of "to_logits") has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]

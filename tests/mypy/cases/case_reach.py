@@ -104,3 +104,14 @@ class Classifier(nn.Module):
         for _ in range(steps):
             tokens = torch.cat((tokens, tokens[:, -1:]), dim=1)  # "B T+1" on its first turn only
         return tokens
+
+
+class Pooled(nn.Module):
+    def __init__(self, mean: bool) -> None:
+        super().__init__()
+        self.mean = mean
+
+    def forward(self, x: NT[Tensor, "B seq D"]) -> None:
+        pooled = x.mean(dim=1) if self.mean else x[:, 0]
+        over_the_batch = x.mean(dim=0) if self.mean else x[:, 0]  # E: Conditional expression gives "seq D" in one branch and "B D" in the other: their axes are of other kinds, so what follows depends on the condition; one branch takes the wrong axes  [neural-type]
+        layout = x.transpose(1, 2) if self.mean else x.contiguous()  # a layout switch: the same kinds, in another order
