@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core import *  # noqa: F403  (the core's public names are the package's)
 from .core import __all__ as __all__  # mypy reads the names of a star import from this form and the `+=` below
+from .core import __version__ as __version__  # in core, read from the package metadata: lower floors import it there
 
 if TYPE_CHECKING:
     from .archive import Archivable as Archivable
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from .runtime import set_tag as set_tag
     from .runtime import tag_of as tag_of
     from .runtime import typecheck as typecheck
-
-__version__ = "0.1.0"
 
 if not TYPE_CHECKING:  # at run time only: static checkers need not follow the copy
     __all__ = list(__all__)  # a copy, so that the `+=` below leaves the core's own `__all__` as it is

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-__version__ = "0.1.0"
+# The plugin ships in the neuraltypes distribution: its version is the package's, read from the same metadata.
+# (Read here, not imported from neuraltypes.core: a run served from mypy's cache loads no core.)
+try:
+    __version__ = version("neuraltypes")
+except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
 
 # The name the plugin adds to mypy's `always_true`, so that `neuraltypes.core` shows mypy the `NT` class.
 PLUGIN_ALWAYS_TRUE = "_NEURALTYPES_MYPY_PLUGIN"

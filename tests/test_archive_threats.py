@@ -31,6 +31,7 @@ from test_archive_support import (
     same_weights,
 )
 
+import neuraltypes
 from neuraltypes.archive import ArchiveError, verify_archive
 from neuraltypes.archive._format import CONFIG_MEMBER
 
@@ -172,7 +173,7 @@ def test_row7_one_flipped_bit_in_the_weights_is_caught(sandbox: Path) -> None:
 def test_row7_flipped_bit_in_the_manifest_or_config_is_caught(sandbox: Path) -> None:
     TinyModel().save_to(sandbox / "m.nta")
     data = (sandbox / "m.nta").read_bytes()
-    index = data.index(b"neuraltypes 0.1.0")  # the manifest's created_by text
+    index = data.index(f"neuraltypes {neuraltypes.__version__}".encode())  # the manifest's created_by text
     (sandbox / "m.nta").write_bytes(data[:index] + b"N" + data[index + 1 :])
     error = refused(sandbox, sandbox / "m.nta")
     assert (error.member, error.reason) == ("manifest", "sha256 mismatch: the manifest is corrupt")

@@ -137,7 +137,9 @@ def test_a_nemo_class_path_builds_its_counterpart_while_nemo_is_not_imported() -
 
 
 def test_a_nemo_class_path_without_a_counterpart_is_refused_by_name() -> None:
-    with pytest.raises(ImportError, match=r"'neuraltypes_modules.asr' has no attribute or submodule 'ConformerEncoder'"):
+    with pytest.raises(
+        ImportError, match=r"'neuraltypes_modules.asr' has no attribute or submodule 'ConformerEncoder'"
+    ):
         resolve_target("nemo.collections.asr.modules.ConformerEncoder")
     with pytest.raises(UnsafeTargetError, match=r"resolving it would import package 'nemo'"):
         resolve_target("nemo.collections.nlp.models.TextClassificationModel")  # no counterpart: NeMo's own

@@ -72,6 +72,20 @@ def test_layer_imports_only_lower_layers(layer: str) -> None:
     assert wrong == []
 
 
+def test_no_layer_takes_a_name_from_the_facade() -> None:
+    """``neuraltypes/__init__`` is the top floor: the layers (and the plugin) take names from their own modules."""
+    wrong = []
+    for top in ("neuraltypes", "neuraltypes_mypy_plugin"):
+        for path, package in _modules(top):
+            if path == ROOT / "neuraltypes" / "__init__.py":
+                continue
+            for name in _imports(path, package):
+                parts = name.split(".")
+                if parts[0] == "neuraltypes" and len(parts) == 2 and not (ROOT / "neuraltypes" / parts[1]).is_dir():
+                    wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert wrong == []
+
+
 @pytest.mark.parametrize(("path", "layer"), sorted(CALL_TIME_IMPORTS))
 def test_the_imports_up_a_floor_are_made_at_call_time_only(path: str, layer: str) -> None:
     tree = ast.parse((ROOT / path).read_text())

@@ -1,5 +1,7 @@
-"""The package list in pyproject.toml covers every package in the tree (it is written by hand)."""
+"""The package list in pyproject.toml covers every package in the tree (it is written by hand); what importing costs;
+the one version."""
 
+import importlib.metadata
 import subprocess
 import sys
 import tomllib
@@ -51,6 +53,12 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 
 
 def test_importing_the_package_imports_neither_torch_nor_lightning() -> None:
+    code = "import sys, neuraltypes; print('torch' in sys.modules, 'lightning' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_the_run_time_layer_imports_torch_but_not_lightning() -> None:
     code = (
         "import sys, neuraltypes; neuraltypes.typecheck; "
         "print('torch' in sys.modules, 'lightning' in sys.modules); "
@@ -58,3 +66,18 @@ def test_importing_the_package_imports_neither_torch_nor_lightning() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "False", "True"]
+
+
+def test_the_version_is_the_installed_distributions_everywhere() -> None:
+    import neuraltypes
+    import neuraltypes_mypy_plugin
+
+    installed = importlib.metadata.version("neuraltypes")
+    assert neuraltypes.__version__ == neuraltypes.core.__version__ == neuraltypes_mypy_plugin.__version__ == installed
+    assert installed == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_a_source_tree_without_metadata_says_its_version_is_unknown() -> None:
+    from neuraltypes.core._version import installed_version
+
+    assert installed_version("neuraltypes-not-installed") == "0+unknown"

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ..core import __version__
 from ._config_text import ARTIFACT_REF, dump_config, map_strings
 from ._distributed import is_writer, wait_for_writer
 from ._errors import ArchiveError
@@ -143,8 +144,6 @@ def _write(module: torch.nn.Module, path: str | os.PathLike[str], progress: bool
         weights, aliases = prepare_weights(module.state_dict())
     except ArchiveError as error:
         raise ArchiveError(error.reason, path=shown, member=error.member) from None
-    from .. import __version__
-
     write_archive(
         path,
         weights=weights,

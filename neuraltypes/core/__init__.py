@@ -80,6 +80,7 @@ from ._sizes import product as product
 from ._sizes import provably_different as provably_different
 from ._sizes import reshape_groups as reshape_groups
 from ._sizes import size_of_expr as size_of_expr
+from ._version import __version__ as __version__
 
 __all__ = [
     "AcousticEncodedRepresentation",
