@@ -254,18 +254,18 @@ class Serialization:
             arguments["trainer"] = trainer
         built = target(**arguments)
         # Given back as it came, as NeMo does (its tests compare the two); `from_config_dict` reads it the same way.
-        built._store_config(raw, named_by=None)
+        built._store_config(raw, as_given=True)
         return built
 
-    def _store_config(self, raw: dict[str, Any], named_by: str | None = TARGET_KEY) -> None:
-        """Keep the config this object was built from, with ``_target_`` as an import path (none added when
-        ``named_by`` is None: the config names its class its own way).
+    def _store_config(self, raw: dict[str, Any], as_given: bool = False) -> None:
+        """Keep the config this object was built from, with ``_target_`` as an import path (or, ``as_given``, as
+        it came: NeMo's forms name the class their own way).
 
         A config holding Python objects (a class as a nested ``_target_``, a module passed as a value) is not
         kept: the recorded constructor call describes the object instead.
         """
         rest = {k: v for k, v in raw.items() if k != TARGET_KEY}
-        stored = rest if named_by is None else {TARGET_KEY: class_path(type(self)), **rest}
+        stored = rest if as_given else {TARGET_KEY: class_path(type(self)), **rest}
         try:
             OmegaConf.create(stored)
         except OmegaConfBaseException:

@@ -33,7 +33,7 @@ from neuraltypes.core import NeuralType, VoidType
 from ._codegen import generate_source, install
 from ._errors import NeuralTypeError
 from ._explain import Explainer, Mismatch, as_configured, describe_value, error_from
-from ._plan import CallerValue, Plan
+from ._plan import Plan
 from ._provenance import TAG_ATTRIBUTE, accepts
 from ._specs import NEMO_LIST, ListSpec, OptionalSpec, Spec, TensorSpec, TupleSpec, UnionSpec, tensor_spec
 
@@ -128,7 +128,7 @@ class _NemoPlan:
             if self._exclusive:
                 self._refuse_shared_outputs(checked)
             try:
-                checker(checked, ())
+                checker(checked)
             except TypeError:
                 raise self._explain_outputs(checked) from None
         return result
@@ -294,7 +294,7 @@ def _leaves(value: Any, depth: int = 16) -> Iterator[Any]:
 
 def _outputs_checkers(ports: list[_Port], plan: Plan) -> dict[int, Callable[..., Any]]:
     """Per accepted number of outputs, a generated function checking and tagging them (the value itself for one
-    port), given the call's arguments too: a tensor the caller passed in and the method returned is not tagged."""
+    port)."""
     if len(ports) == 1:
         return {1: _outputs_checker(ports[0].spec, plan)}
     counts = range(_mandatory(ports), len(ports) + 1)
@@ -302,21 +302,16 @@ def _outputs_checkers(ports: list[_Port], plan: Plan) -> dict[int, Callable[...,
 
 
 def _outputs_checker(returns: Spec | None, plan: Plan) -> Callable[..., Any]:
-    def identity(value: Any, lists: tuple[Any, ...], *arguments: Any) -> Any:
+    """A generated function checking the outputs and tagging them, NeMo's way (``replace_tags``: every tensor but
+    a parameter gets its port's type, the caller's own included)."""
+
+    def identity(value: Any) -> Any:
         return value
 
     identity.__qualname__ = plan.qualname
-    signature = inspect.Signature(
-        [
-            inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY),
-            inspect.Parameter("lists", inspect.Parameter.POSITIONAL_ONLY),
-            inspect.Parameter("arguments", inspect.Parameter.VAR_POSITIONAL),
-        ]
-    )
-    parameters: list[tuple[str, Spec | None]] = [("value", None), ("lists", None), ("arguments", None)]
-    callers: dict[str, CallerValue] = {"lists": "nested", "arguments": "items"}
+    signature = inspect.Signature([inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY)])
     conf = _raising_ours(plan.conf)
-    checks = Plan(identity, signature, parameters, returns, conf, caller_values=callers, replace_tags=True)
+    checks = Plan(identity, signature, [("value", None)], returns, conf, caller_values={}, replace_tags=True)
     names: dict[str, object] = {}
     return install(generate_source(checks, names, "check_outputs"), names, "check_outputs", plan.qualname)
 
@@ -364,13 +359,16 @@ FROM_ANNOTATIONS = "_neural_types_from_annotations"
 """Marker on property getters that derive the types from annotations (``neuraltypes.nn.Typing``)."""
 
 
-def _declared_types(instance: Any, owner: type, name: str) -> Any:
-    """The class's NeMo-style declared types, or None; derived properties (marked) do not count."""
+def _declares(owner: type, name: str) -> bool:
+    """Whether the class has its own ``name`` property (NeMo's style), not the one derived from annotations."""
     attribute = inspect.getattr_static(owner, name, None)
     getter = attribute.fget if isinstance(attribute, property) else attribute
-    if attribute is None or getattr(getter, FROM_ANNOTATIONS, False) is True:
-        return None
-    return getattr(instance, name, None)
+    return attribute is not None and getattr(getter, FROM_ANNOTATIONS, False) is not True
+
+
+def _declared_types(instance: Any, owner: type, name: str) -> Any:
+    """The class's NeMo-style declared types, or None; derived properties (marked) do not count."""
+    return getattr(instance, name, None) if _declares(owner, name) else None
 
 
 def _reads_self(owner: type, name: str) -> bool:
@@ -528,9 +526,4 @@ class NemoDispatch:
 
 def declares_types(owner: type) -> bool:
     """Whether the class defines its own ``input_types``/``output_types`` (not the ones derived from annotations)."""
-    for name in ("input_types", "output_types"):
-        attribute = inspect.getattr_static(owner, name, None)
-        getter = attribute.fget if isinstance(attribute, property) else attribute
-        if attribute is not None and getattr(getter, FROM_ANNOTATIONS, False) is not True:
-            return True
-    return False
+    return _declares(owner, "input_types") or _declares(owner, "output_types")
