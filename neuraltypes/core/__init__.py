@@ -63,11 +63,16 @@ from ._elements import VideoSignal as VideoSignal
 from ._elements import VoidType as VoidType
 from ._errors import NeuralPortNameMismatchError as NeuralPortNameMismatchError
 from ._errors import NeuralPortNmTensorMismatchError as NeuralPortNmTensorMismatchError
+from ._errors import NeuralTypeAnnotationError as NeuralTypeAnnotationError
 from ._errors import NeuralTypeError as NeuralTypeError
 from ._grammar import AxesSyntaxError as AxesSyntaxError
 from ._grammar import format_axes as format_axes
 from ._grammar import parse_axes as parse_axes
 from ._grammar import surprising_kinds as surprising_kinds
+from ._layout import AxisLayout as AxisLayout
+from ._layout import SizeBindings as SizeBindings
+from ._layout import kind_letter as kind_letter
+from ._layout import sizes_clash as sizes_clash
 from ._neural_type import NeuralType as NeuralType
 from ._nt import NT as NT
 from ._nt import neural_type_of as neural_type_of
@@ -80,6 +85,7 @@ from ._sizes import product as product
 from ._sizes import provably_different as provably_different
 from ._sizes import reshape_groups as reshape_groups
 from ._sizes import size_of_expr as size_of_expr
+from ._spelling import spell_type as spell_type
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -88,6 +94,7 @@ __all__ = [
     "AxesSyntaxError",
     "AxisKind",
     "AxisKindAbstract",
+    "AxisLayout",
     "AxisType",
     "BinOp",
     "BoolType",
@@ -122,6 +129,7 @@ __all__ = [
     "NeuralPortNameMismatchError",
     "NeuralPortNmTensorMismatchError",
     "NeuralType",
+    "NeuralTypeAnnotationError",
     "NeuralTypeError",
     "NeuralTypeComparisonResult",
     "NormalDistributionLogVarianceType",
@@ -133,6 +141,7 @@ __all__ = [
     "ProbsType",
     "RegressionValuesType",
     "SequenceToSequenceAlignmentType",
+    "SizeBindings",
     "SpectrogramType",
     "StringLabel",
     "StringType",
@@ -146,10 +155,13 @@ __all__ = [
     "axis_kind_of_name",
     "dtype_names",
     "format_axes",
+    "kind_letter",
     "meant_name",
     "neural_type_of",
     "normalize_dtype",
     "parse_axes",
+    "sizes_clash",
+    "spell_type",
     "surprising_kind",
     "surprising_kinds",
 ]

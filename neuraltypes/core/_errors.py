@@ -8,7 +8,12 @@ from typing import Any
 
 from ._grammar import surprising_kinds
 
-__all__ = ["NeuralPortNameMismatchError", "NeuralPortNmTensorMismatchError", "NeuralTypeError"]
+__all__ = [
+    "NeuralPortNameMismatchError",
+    "NeuralPortNmTensorMismatchError",
+    "NeuralTypeAnnotationError",
+    "NeuralTypeError",
+]
 
 
 class NeuralTypeError(TypeError):
@@ -31,6 +36,17 @@ class NeuralTypeError(TypeError):
     function: str = ""
     argument: str = ""
     bindings: Mapping[str, int | tuple[int, ...]] = MappingProxyType({})
+
+
+class NeuralTypeAnnotationError(TypeError):
+    """An annotation that cannot be checked (an axes string that does not parse, ``*b`` used also as one axis, a
+    size expression no argument binds): raised when the function is decorated, not when it is called.
+
+    A ``TypeError``, as Python's own errors in annotations are, and not a ``NeuralTypeError``: code that catches
+    failed checks at call time does not catch a broken declaration.
+    """
+
+    __module__ = "neuraltypes"
 
 
 class NeuralPortNameMismatchError(NeuralTypeError):
