@@ -30,7 +30,7 @@ from mypy.types import (
     get_proper_type,
 )
 
-from neuraltypes.core import AxisKind, AxisType, NamedAxisKind, parse_axes
+from neuraltypes.core import AxisKind, AxisType, kind_letter, parse_axes
 
 from ._names import TENSOR_FULLNAME
 
@@ -47,16 +47,6 @@ _DECLARED_ATTR = "__neural_declared__"
 """Set on the result of a call of a typed function: its type is that function's declaration, not computed here."""
 """The position of the axis a softmax normalized over (its values sum to one along it)."""
 _TYPE_PARAMETERS = ("_NeuralAxes", "_NeuralElements")
-_KIND_LETTERS = {
-    AxisKind.Batch: "B",
-    AxisKind.Time: "T",
-    AxisKind.Dimension: "D",
-    AxisKind.Width: "W",
-    AxisKind.Height: "H",
-    AxisKind.Singleton: "S",
-    AxisKind.Sequence: "seq",
-    AxisKind.FlowGroup: "flowgroup",
-}
 
 
 def make_tensor_generic(ctx: ClassDefContext) -> None:
@@ -199,10 +189,7 @@ def kinds_key(axes: tuple[AxisType, ...]) -> str | None:
     for axis in axes:
         if axis.variadic or axis.kind is AxisKind.Any or axis.is_list:
             return None
-        if isinstance(axis.kind, NamedAxisKind):
-            letters.append(axis.kind.name)
-        else:
-            letters.append(_KIND_LETTERS.get(axis.kind, str(axis.kind)))  # type: ignore[call-overload]
+        letters.append(kind_letter(axis.kind))
     return " ".join(letters)
 
 

@@ -4,7 +4,8 @@ Axes are compared with ``NeuralType.compare`` (the same rules as at run time: tr
 sizes); element types by subclass through mypy's view of the classes; dtypes by the names they admit. Each
 named axis of a declared type is a size variable of the call: the first argument binds it to the caller's
 axis, a later argument with a different known size is an error, and the result's axes are spelled with the
-caller's axes substituted.
+caller's axes substituted. Where declared axes face the caller's and how size variables bind are the core's
+rules (``AxisLayout``, ``SizeBindings``), the ones the run-time check applies.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from typing import NamedTuple
 
 from mypy.types import Instance
 
-from neuraltypes.core import AxisKind, AxisType, NeuralType, NeuralTypeComparisonResult, dtype_names, parse_axes
+from neuraltypes.core import (
+    AxisKind,
+    AxisLayout,
+    AxisType,
+    NeuralType,
+    NeuralTypeComparisonResult,
+    SizeBindings,
+    dtype_names,
+    parse_axes,
+)
 
 from ._carrier import UNKNOWN_AXIS, VOID_TYPE_FULLNAME, TensorView, has_unknown_kind, parse_spelling
 
@@ -34,12 +44,16 @@ class Binding(NamedTuple):
 
 
 class CallBindings:
-    """The size variables of one call, in the order the arguments bound them."""
+    """The size variables of one call, in the order the arguments bound them (the core's binding rule)."""
 
-    __slots__ = ("bound",)
+    __slots__ = ("sizes",)
 
     def __init__(self) -> None:
-        self.bound: dict[str, Binding] = {}
+        self.sizes: SizeBindings[Binding] = SizeBindings()
+
+    @property
+    def bound(self) -> dict[str, Binding]:
+        return {name: binding.origin for name, binding in self.sizes.bound.items()}
 
 
 class Mismatch(NamedTuple):
@@ -61,22 +75,20 @@ def check_argument(argument: str, declared: TensorView, found: TensorView, bindi
     fit = _axes_fit(declared.axes, found.axes)
     if fit.result is not NeuralTypeComparisonResult.SAME:
         return Mismatch(_WHY.get(fit.result, "axes differ"))
-    for name, tokens, sizes in fit.variables:
+    for name, tokens, sizes, broadcast in fit.variables:
         binding = Binding(tokens, sizes, argument)
-        earlier = bindings.bound.get(name)
-        if earlier is None:
-            bindings.bound[name] = binding
-        elif _clash(earlier, binding):
-            return Mismatch("size clash", name, earlier, binding)
+        earlier = bindings.sizes.bind(name, sizes, binding, broadcast=broadcast)
+        if earlier is not None:
+            return Mismatch("size clash", name, earlier.origin, binding)
     return None
 
 
 class _Fit(NamedTuple):
     """How found axes fit declared ones: the comparison, and what each size variable stands for (its name,
-    the caller's tokens, their sizes) when they fit."""
+    the caller's tokens, their sizes, whether the declared axis broadcasts) when they fit."""
 
     result: NeuralTypeComparisonResult
-    variables: tuple[tuple[str, tuple[str, ...], tuple[int | None, ...]], ...]
+    variables: tuple[tuple[str, tuple[str, ...], tuple[int | None, ...], bool], ...]
 
 
 @lru_cache(maxsize=4096)
@@ -90,11 +102,13 @@ def _axes_fit(declared_spelling: str, found_spelling: str) -> _Fit:
         return _Fit(result, ())  # a mismatch, or the caller's own axes are open: nothing definite to bind
     variables = tuple(
         (
-            name,
-            tuple(tokens[i] for i in indices),
-            tuple(None if tokens[i] == UNKNOWN_AXIS else found[i].size for i in indices),
+            axis.name,
+            tuple(tokens[i] for i in span),
+            tuple(None if tokens[i] == UNKNOWN_AXIS else found[i].size for i in span),
+            axis.broadcast,
         )
-        for name, indices in _alignment(declared, len(found))
+        for _, axis, span in AxisLayout.of(declared).spans(len(found))
+        if axis.name is not None and axis.expr is None
     )
     return _Fit(result, variables)
 
@@ -118,52 +132,18 @@ def _known_where_unknown(
     per axis. Facing a variadic part, an unknown axis is anonymous, which the variadic part absorbs."""
     if not has_unknown_kind(" ".join(tokens)):
         return found
-    variadic_at = next((i for i, axis in enumerate(declared) if axis.variadic), None)
-    tail = 0 if variadic_at is None else len(declared) - variadic_at - 1
+    layout = AxisLayout.of(declared)
     filled = list(found)
     for index, token in enumerate(tokens):
-        if not has_unknown_kind(token):
-            continue
-        if variadic_at is None:
-            facing = declared[index] if index < len(declared) else None
-        elif index < variadic_at:
-            facing = declared[index]
-        elif index >= len(tokens) - tail:
-            facing = declared[len(declared) - (len(tokens) - index)]
-        else:
-            facing = None
-        if facing is not None and not facing.variadic:
-            filled[index] = facing
+        facing = layout.facing(index, len(tokens)) if has_unknown_kind(token) else None
+        if facing is not None and not declared[facing].variadic:
+            filled[index] = declared[facing]
     return tuple(filled)
 
 
 def element_accepts(declared: Instance, found: Instance) -> bool:
     """NeMo's element rule: a subclass is accepted; ``VoidType`` declared accepts anything."""
     return declared.type.fullname == VOID_TYPE_FULLNAME or found.type.has_base(declared.type.fullname)
-
-
-def _alignment(declared: tuple[AxisType, ...], found_rank: int) -> list[tuple[str, range]]:
-    """Which incoming axes each named declared axis (or ``*name``) stands for."""
-    variadic_at = next((i for i, axis in enumerate(declared) if axis.variadic), None)
-    tail = 0 if variadic_at is None else len(declared) - variadic_at - 1
-    pairs: list[tuple[str, range]] = []
-    for index, axis in enumerate(declared):
-        if axis.name is None or axis.expr is not None:
-            continue
-        if variadic_at is None or index < variadic_at:
-            pairs.append((axis.name, range(index, index + 1)))
-        elif index == variadic_at:
-            pairs.append((axis.name, range(index, found_rank - tail)))
-        else:
-            position = found_rank - (len(declared) - index)
-            pairs.append((axis.name, range(position, position + 1)))
-    return pairs
-
-
-def _clash(first: Binding, second: Binding) -> bool:
-    if len(first.sizes) != len(second.sizes):
-        return True
-    return any(a is not None and b is not None and a != b for a, b in zip(first.sizes, second.sizes, strict=True))
 
 
 def substitute(declared_axes: str, bindings: CallBindings) -> str:

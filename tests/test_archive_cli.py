@@ -28,7 +28,12 @@ def test_inspect_shows_signature_members_and_config(tmp_path: Path) -> None:
     lines = out.splitlines()
     assert lines[:2] == ["format version  1", "model           test_archive_support.TypedModel"]
     assert lines[2].startswith("created by      neuraltypes ")
-    assert lines[3:7] == ["inputs", "  x: (B T C): EncodedRepresentation", "outputs", "  logits: (B T D): LogitsType"]
+    assert lines[3:7] == [
+        "inputs",
+        '  x: NT[Tensor, "B T C", EncodedRepresentation]',
+        "outputs",
+        '  logits: NT[Tensor, "B T D", LogitsType]',
+    ]
     assert lines[7] == "members         6, 379 B"  # 320 bytes of weights and a 59-byte config
     assert lines[8].startswith("  config   config.yaml")
     assert lines[9].split()[:5] == ["weight", "scale", "16", "B", lines[9].split()[4]]

@@ -100,8 +100,8 @@ def test_manifest_lists_every_member_with_size_sha256_and_the_typed_signature(tm
     manifest = verify_archive(tmp_path / "m.nta")
     assert manifest.format_version == 1
     assert manifest.target == "test_archive_support.TypedModel"
-    assert manifest.signature.inputs == (("x", "(B T C): EncodedRepresentation"),)
-    assert manifest.signature.outputs == (("logits", "(B T D): LogitsType"),)
+    assert manifest.signature.inputs == (("x", 'NT[Tensor, "B T C", EncodedRepresentation]'),)
+    assert manifest.signature.outputs == (("logits", 'NT[Tensor, "B T D", LogitsType]'),)
     assert [(r.name, r.kind, r.size) for r in manifest.members] == [
         ("__neuraltypes__/config.yaml", "config", manifest.members[0].size),
         ("scale", "weight", 16),
@@ -264,7 +264,7 @@ def test_a_neural_module_round_trips_with_its_annotated_signature(tmp_path: Path
     manifest = verify_archive(tmp_path / "enc.nta")
     assert manifest.signature.inputs == (("features", str(encoder.input_types["features"])),)
     assert manifest.signature.outputs == (("output", str(encoder.output_types["output"])),)
-    assert manifest.signature.inputs[0][1].startswith("(B T D)")
+    assert manifest.signature.inputs[0][1].startswith('NT[Tensor, "B T D"')
     restored = NeuralModule.restore_from(tmp_path / "enc.nta")
     assert type(restored) is AnnotatedEncoder
     assert same_weights(encoder, restored)

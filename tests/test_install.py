@@ -103,7 +103,7 @@ def test_a_plain_install_saves_restores_and_inspects_archives(venv: Venv, source
     archive = tmp_path / "tiny.nta"
     assert venv.run(venv.python, "tiny.py", archive, cwd=tmp_path) == "outputs identical: True\n"
     report = venv.run(venv.python, "-m", "neuraltypes.archive", "inspect", archive, cwd=tmp_path)
-    assert "model           __main__.Tiny" in report and "output: (B C): LogitsType" in report
+    assert "model           __main__.Tiny" in report and 'output: NT[Tensor, "B C", LogitsType]' in report
     assert venv.run(venv.python, "-m", "neuraltypes.archive", "verify", archive).startswith("OK: ")
     assert venv.run(venv.path / "bin" / "neuraltypes-archive", "verify", archive).startswith("OK: ")
 
@@ -131,7 +131,7 @@ class Model(nn.Module):
         return encoded
 
 
-def use(model: Model, mel: NT[Tensor, "B D T", MelSpectrogramType], lengths: NT[Tensor, "B", LengthsType, "int64"],
+def use(model: Model, mel: NT[Tensor, 'B D T", MelSpectrogramType], lengths: NT[Tensor, "B", LengthsType, "int64'],
         logits: NT[Tensor, "B T V", LogitsType]) -> None:
     model(mel, lengths)
     model(mel.transpose(1, 2), lengths)  # MISTAKE: axes transposed

@@ -192,8 +192,8 @@ def test_a_batch_declaring_types_the_model_does_not_take_is_rejected_at_the_firs
     assert str(caught.value).splitlines() == [
         "train_ds: batch field 'input_signal' of SpectrogramBatch cannot feed KeywordClassifier.forward's port "
         "'input_signal':",
-        "  port declares:  (B T_audio): AudioSignal [float]",
-        "  batch declares: (B T): MelSpectrogramType [float32]",
+        '  port declares:  NT[Tensor, "B T_audio", AudioSignal, "float"]',
+        '  batch declares: NT[Tensor, "B T", MelSpectrogramType, "float32"]',
         "  comparison result: INCOMPATIBLE",
     ]
 

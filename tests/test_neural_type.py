@@ -101,9 +101,9 @@ def test_immutable_and_copies_are_itself() -> None:
 
 def test_str_and_repr_are_readable() -> None:
     t = NeuralType("B T_enc D:80", AcousticEncodedRepresentation(), dtype="float")
-    assert str(t) == "(B T_enc D:80): AcousticEncodedRepresentation [float]"
+    assert str(t) == 'NT[Tensor, "B T_enc D:80", AcousticEncodedRepresentation, "float"]'
     assert repr(t) == "NeuralType('B T_enc D:80', AcousticEncodedRepresentation(), dtype='float')"
-    assert str(NeuralType(None, LabelsType(), optional=True)) == "<any axes>: LabelsType (optional)"
+    assert str(NeuralType(None, LabelsType(), optional=True)) == 'NT[Tensor, "...", LabelsType] | None'
 
 
 # --- compare(): every case in the semantics reference ---------------------------------------------------------

@@ -32,7 +32,7 @@ def test_a_size_conflict_names_the_axis_the_binder_and_the_bindings() -> None:
         attend(torch.ones(2, 3, 4), torch.ones(2, 5, 6))
     assert _lines(error) == [
         "attend() parameter 'keys': axis 2 'd' has size 6, but d=4 was bound by parameter 'query'",
-        "  expected: (b s d) float",
+        '  expected: NT[Tensor, "b s d", "float"]',
         "  got: Tensor of shape (2, 5, 6), float32",
         "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query'), s=5 (parameter 'keys')",
     ]
@@ -46,7 +46,7 @@ def test_a_rank_error_shows_the_declared_axes() -> None:
         attend(torch.ones(3, 4), torch.ones(2, 5, 4))
     assert _lines(error) == [
         "attend() parameter 'query': has 2 axes, expected 3 (b t d)",
-        "  expected: (b t d) float",
+        '  expected: NT[Tensor, "b t d", "float"]',
         "  got: Tensor of shape (3, 4), float32",
         "  bindings: none",
     ]
@@ -57,7 +57,7 @@ def test_a_dtype_error_lists_the_admitted_dtypes() -> None:
         attend(torch.ones(2, 3, 4, dtype=torch.int64), torch.ones(2, 5, 4))
     assert _lines(error) == [
         "attend() parameter 'query': dtype is int64, expected float (bfloat16, float16, float32, float64)",
-        "  expected: (b t d) float",
+        '  expected: NT[Tensor, "b t d", "float"]',
         "  got: Tensor of shape (2, 3, 4), int64",
         "  bindings: b=2 (parameter 'query'), t=3 (parameter 'query'), d=4 (parameter 'query')",
     ]
@@ -87,7 +87,7 @@ def test_a_return_value_error_says_so() -> None:
     assert _lines(error) == [
         "test_a_return_value_error_says_so.<locals>.broken() return value: axis 0 'b' has size 3,"
         " but b=2 was bound by parameter 'x'",
-        "  expected: (b t)",
+        '  expected: NT[Tensor, "b t"]',
         "  got: Tensor of shape (3, 2), float32",
         "  bindings: b=2 (parameter 'x'), t=3 (parameter 'x')",
     ]
@@ -104,10 +104,10 @@ def test_a_semantic_error_names_both_types_and_the_comparison() -> None:
         loss(logits)
     assert _lines(error) == [
         "test_a_semantic_error_names_both_types_and_the_comparison.<locals>.loss() parameter 'probs':"
-        " carries the neural type (b c): LogitsType, which is not accepted where (b c): ProbsType is declared"
-        " (INCOMPATIBLE)",
-        "  expected: (b c) ProbsType",
-        "  got: Tensor of shape (2, 3), float32, tagged (b c): LogitsType",
+        ' carries the neural type NT[Tensor, "b c", LogitsType], which is not accepted where'
+        ' NT[Tensor, "b c", ProbsType] is declared (INCOMPATIBLE)',
+        '  expected: NT[Tensor, "b c", ProbsType]',
+        '  got: Tensor of shape (2, 3), float32, tagged NT[Tensor, "b c", LogitsType]',
         "  bindings: b=2 (parameter 'probs'), c=3 (parameter 'probs')",
     ]
 
@@ -122,8 +122,8 @@ def test_a_semantic_error_shows_the_kinds_that_names_do_not_say() -> None:
     with pytest.raises(NeuralTypeError) as error:
         blocks(tokens)
     assert _lines(error)[0].endswith(
-        " carries the neural type (b n d): EncodedRepresentation, which is not accepted where (B T D): "
-        "EncodedRepresentation is declared (INCOMPATIBLE); axis kinds: n (Batch)"
+        ' carries the neural type NT[Tensor, "b n d", EncodedRepresentation], which is not accepted where '
+        'NT[Tensor, "B T D", EncodedRepresentation] is declared (INCOMPATIBLE); axis kinds: n (Batch)'
     )
     heads = torch.ones(2, 3, 4)
     heads.neural_type = neural_type_of(NT[Tensor, "B T D", LogitsType])  # type: ignore[attr-defined]
@@ -169,7 +169,7 @@ def test_a_return_value_checked_after_the_body_changed_its_arguments_in_place_is
         "test_a_return_value_checked_after_the_body_changed_its_arguments_in_place_is_explained.<locals>.first() "
         "return value: does not match the sizes the arguments had when the call began; the function changed its "
         "arguments in place since",
-        "  expected: (b t)",
+        '  expected: NT[Tensor, "b t"]',
         "  got: Tensor of shape (1, 3), float32",
         "  bindings: none",
     ]
@@ -222,4 +222,8 @@ def test_a_union_with_a_neural_type_names_both_alternatives() -> None:
 
     with pytest.raises(NeuralTypeError) as error:
         scale("twice")  # type: ignore[arg-type]
-    assert str(error.value).splitlines()[1:] == ["  expected: (b t) or float", "  got: str 'twice'", "  bindings: none"]
+    assert str(error.value).splitlines()[1:] == [
+        '  expected: NT[Tensor, "b t"] or float',
+        "  got: str 'twice'",
+        "  bindings: none",
+    ]

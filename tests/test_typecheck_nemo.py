@@ -148,12 +148,14 @@ def test_ranks_and_carried_types_are_checked() -> None:
         Encoder()(audio_signal=torch.ones(2, 80), length=torch.tensor([10, 8]))
     assert str(error.value).splitlines() == [
         "Encoder.forward() input 'audio_signal': has 2 axes, expected 3 (B D T)",
-        "  expected: (B D T) SpectrogramType",
+        '  expected: NT[Tensor, "B D T", SpectrogramType]',
         "  got: Tensor of shape (2, 80), float32",
         "  bindings: none",
     ]
     logits = set_tag(torch.ones(2, 80, 10), NeuralType(("B", "D", "T"), LogitsType()))
-    with pytest.raises(NeuralTypeError, match=r"input 'audio_signal': carries the neural type \(B D T\): LogitsType"):
+    with pytest.raises(
+        NeuralTypeError, match=r"input 'audio_signal': carries the neural type NT\[Tensor, \"B D T\", LogitsType\]"
+    ):
         Encoder()(audio_signal=logits, length=torch.tensor([10, 8]))
 
 
@@ -250,7 +252,8 @@ def test_one_tensor_returned_under_two_exclusive_output_types_is_refused() -> No
 
     message = (
         r"outputs: returned one tensor as both output 'logits' and output 'logprobs', whose types exclude each "
-        r"other\n  expected: distinct tensors \('logits': \(B D\): LogitsType, 'logprobs': \(B D\): LogprobsType\)"
+        r"other\n  expected: distinct tensors \('logits': NT\[Tensor, \"B D\", LogitsType\], "
+        r"'logprobs': NT\[Tensor, \"B D\", LogprobsType\]\)"
     )
     with pytest.raises(NeuralTypeError, match=message):
         Both()(torch.ones(2, 3))

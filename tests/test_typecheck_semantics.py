@@ -45,7 +45,9 @@ def test_outputs_carry_their_declared_type_across_calls() -> None:
 
 
 def test_logits_where_probabilities_are_expected_fail() -> None:
-    with pytest.raises(NeuralTypeError, match=r"parameter 'p': carries the neural type \(B C\): LogitsType"):
+    with pytest.raises(
+        NeuralTypeError, match=r"parameter 'p': carries the neural type NT\[Tensor, \"B C\", LogitsType\]"
+    ):
         nll(classify(torch.ones(2, 3)))
 
 
@@ -190,7 +192,7 @@ def test_sizes_in_a_tag_are_not_compared_only_kinds_and_elements() -> None:
         return None
 
     project(encode(torch.ones(2, 3, 4)))  # "D" (any size) flows into "4": the shape check covers the size
-    with pytest.raises(NeuralTypeError, match=r"carries the neural type \(B T D\): EncodedRepresentation"):
+    with pytest.raises(NeuralTypeError, match=r'carries the neural type NT\[Tensor, "B T D", EncodedRepresentation\]'):
         wrong_order(encode(torch.ones(2, 4, 4)))
 
 

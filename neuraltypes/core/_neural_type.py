@@ -10,6 +10,8 @@ from ._comparison import NeuralTypeComparisonResult
 from ._dtypes import meant_name, normalize_dtype
 from ._elements import ElementType, VoidType, element_type_names
 from ._grammar import format_axes, parse_axes
+from ._layout import AxisLayout
+from ._spelling import spell_type
 
 __all__ = ["NeuralType"]
 
@@ -88,11 +90,11 @@ class NeuralType:
         return None if self.axes is None else format_axes(self.axes)
 
     def __str__(self) -> str:
-        axes = "<any axes>" if self.axes is None else f"({format_axes(self.axes)})"
-        text = f"{axes}: {self.elements_type}"
-        if self.dtype is not None:
-            text += f" [{self.dtype}]"
-        return text + (" (optional)" if self.optional else "")
+        """The type as an annotation writes it, the one spelling of every message:
+        ``NT[Tensor, "B T D", LogitsType, "float"]``, with `` | None`` for an optional port."""
+        element = None if isinstance(self.elements_type, VoidType) else str(self.elements_type)
+        text = spell_type(self.axes_string, element, self.dtype)
+        return f"{text} | None" if self.optional else text
 
     def __repr__(self) -> str:
         args = [repr(self.axes_string), f"{self.elements_type!r}"]
@@ -252,7 +254,6 @@ def _compare_variadic(declared: tuple[AxisType, ...], incoming: tuple[AxisType, 
 
 
 def _split_variadic(axes: tuple[AxisType, ...]) -> tuple[tuple[AxisType, ...], tuple[AxisType, ...], bool]:
-    for index, axis in enumerate(axes):
-        if axis.variadic:
-            return axes[:index], axes[index + 1 :], True
-    return axes, (), False
+    """The axes before and after the variadic one (the core's layout rule), and whether there is one."""
+    at = AxisLayout.of(axes).variadic_at
+    return (axes, (), False) if at is None else (axes[:at], axes[at + 1 :], True)

@@ -2,28 +2,30 @@
 
 This is the reference semantics of a check. The generated wrapper is a faster rendering of the same rules;
 it calls this only after it has found a violation, to say which argument, which axis and why. NeMo-style
-classes are checked with it directly.
+classes are checked with it directly. Where axes lie in a shape and how sizes bind are the core's rules
+(``AxisLayout``, ``SizeBindings``), which the mypy plugin applies too.
 """
 
 from __future__ import annotations
 
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from beartype import BeartypeConf
 from beartype.roar import BeartypeCallHintParamViolation, BeartypeCallHintReturnViolation
 
-from neuraltypes.core import AxisType, NeuralType, VoidType, format_axes, surprising_kinds
+from neuraltypes.core import AxisLayout, AxisType, NeuralType, SizeBindings, format_axes, surprising_kinds
 
 from ._beartype_bridge import DEFAULT_CONF, explain_violation, make_tester
+from ._describe import describe_declared, describe_value, hint_text, one_line, shape_of, size_text
 from ._errors import NeuralTypeError, neural_type_error
 from ._provenance import TAG_ATTRIBUTE, accepts
 from ._specs import (
     DictSpec,
     ListSpec,
+    NamedTupleSpec,
     OptionalSpec,
     PlainSpec,
     Spec,
@@ -55,40 +57,11 @@ class Mismatch(Exception):
         self.got = got
 
 
-@dataclass(frozen=True)
-class _Binding:
-    value: int | tuple[int, ...]
-    origin: str
+class _Origin(NamedTuple):
+    """What bound a size variable: the argument (``parameter 'x'``), and whether it stands for several axes."""
 
-
-def describe_declared(spec: TensorSpec) -> str:
-    """``(b t c) float ProbsType``: the declared type as the messages show it."""
-    nt = spec.neural_type
-    parts = ["Tensor" if nt.axes is None else f"({format_axes(spec.axes or ())})"]
-    if nt.dtype is not None:
-        parts.append(nt.dtype)
-    if not isinstance(nt.elements_type, VoidType):
-        parts.append(str(nt.elements_type))
-    return " ".join(parts)
-
-
-def describe_value(value: object) -> str:
-    """``Tensor of shape (1, 3, 4), float32, tagged (B T D): LogitsType`` or ``int 3``."""
-    if isinstance(value, torch.Tensor):
-        shape = _sizes(value)
-        text = f"{type(value).__name__} of shape {shape}, {str(value.dtype).removeprefix('torch.')}"
-        tag = getattr(value, TAG_ATTRIBUTE, None)
-        if isinstance(tag, NeuralType):
-            text += f", tagged {tag}"
-        return text
-    return f"{type(value).__name__} {_one_line(repr(value), 60)}"
-
-
-def _one_line(text: str, limit: int) -> str:
-    """``text`` on one line (a tensor's repr spans several) and at most ``limit`` characters long: the message
-    keeps its four lines."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    where: str
+    several: bool
 
 
 class Explainer:
@@ -100,50 +73,61 @@ class Explainer:
 
     def __init__(self, conf: BeartypeConf = DEFAULT_CONF) -> None:
         self.conf = conf
-        self.bindings: dict[str, _Binding] = {}
+        self.sizes: SizeBindings[_Origin] = SizeBindings()
         self._deferred: list[tuple[int, AxisType, int, str, TensorSpec]] = []
 
     def bindings_text(self) -> str:
         """``b=2 (parameter 'x'), t=3 (parameter 'x')`` or ``none``."""
-        if not self.bindings:
+        if not self.sizes:
             return "none"
-        return ", ".join(f"{name}={_size_text(b.value)} ({b.origin})" for name, b in self.bindings.items())
+        return ", ".join(f"{name}={size_text(value)} ({self._origin(name)})" for name, value in self._values())
 
     def plain_bindings(self) -> dict[str, int | tuple[int, ...]]:
-        return {name: binding.value for name, binding in self.bindings.items()}
+        return dict(self._values())
+
+    def _values(self) -> Iterable[tuple[str, int | tuple[int, ...]]]:
+        for name in self.sizes.bound:
+            yield name, self._value(name)
+
+    def _value(self, name: str) -> int | tuple[int, ...]:
+        binding = self.sizes.bound[name]
+        sizes = typing.cast("tuple[int, ...]", binding.sizes)  # the run time knows every size
+        return sizes if binding.origin.several else sizes[0]
+
+    def _origin(self, name: str) -> str:
+        return self.sizes.bound[name].origin.where
 
     def check(self, spec: Spec | None, value: object, where: str) -> None:
         """Check one value (a parameter, the return value, a container element)."""
-        if spec is None:
-            return
-        if isinstance(spec, TensorSpec):
-            self._tensor(spec, value, where)
-        elif isinstance(spec, PlainSpec):
-            self._plain(spec.hint, value, where)
-        elif isinstance(spec, OptionalSpec):
-            if value is not None:
-                self.check(spec.inner, value, where)
-        elif isinstance(spec, UnionSpec):
-            if isinstance(value, spec.tensor.tensor_class):
-                self._tensor(spec.tensor, value, where)
-            else:
-                try:
-                    self._plain(spec.rest, value, where)
-                except Mismatch as mismatch:  # name the tensor alternative too
-                    expected = f"{describe_declared(spec.tensor)} or {mismatch.expected}"
-                    raise Mismatch(where, mismatch.detail, expected, mismatch.got) from None
-        elif isinstance(spec, ListSpec):
-            self._instance(value, spec.container, where)
-            for index, item in enumerate(typing.cast("Iterable[object]", value)):
-                self.check(spec.inner, item, f"{where}[{index}]")
-        elif isinstance(spec, TupleSpec):
-            self._tuple(spec, value, where)
-        elif isinstance(spec, DictSpec):
-            self._dict(spec, value, where)
-        else:
-            self._instance(value, spec.cls, where)
-            for index, name, field_spec in spec.fields:
-                self.check(field_spec, value[index], f"{where}.{name}")  # type: ignore[index]
+        match spec:
+            case None:
+                return
+            case TensorSpec():
+                self._tensor(spec, value, where)
+            case PlainSpec(hint=hint):
+                self._plain(hint, value, where)
+            case OptionalSpec(inner=inner):
+                if value is not None:
+                    self.check(inner, value, where)
+            case UnionSpec():
+                self._union(spec, value, where)
+            case ListSpec() | TupleSpec() | DictSpec() | NamedTupleSpec():
+                self._container(spec, value, where)
+
+    def _container(self, spec: ListSpec | TupleSpec | DictSpec | NamedTupleSpec, value: object, where: str) -> None:
+        match spec:
+            case ListSpec():
+                self._instance(value, spec.container, where)
+                for index, item in enumerate(typing.cast("Iterable[object]", value)):
+                    self.check(spec.inner, item, f"{where}[{index}]")
+            case TupleSpec():
+                self._tuple(spec, value, where)
+            case DictSpec():
+                self._dict(spec, value, where)
+            case NamedTupleSpec():
+                self._instance(value, spec.cls, where)
+                for index, name, field_spec in spec.fields:
+                    self.check(field_spec, value[index], f"{where}.{name}")  # type: ignore[index]
 
     def finish(self) -> None:
         """Check the size expressions that waited for later arguments (``T-1`` before ``T``)."""
@@ -160,8 +144,18 @@ class Explainer:
         if make_tester(hint, self.conf)(value):
             return
         violation = explain_violation(value, hint, self.conf)
-        message = _one_line(violation, 400) if violation else f"does not satisfy {_hint_text(hint)}"
-        raise Mismatch(where, message, _hint_text(hint), describe_value(value))
+        message = one_line(violation, 400) if violation else f"does not satisfy {hint_text(hint)}"
+        raise Mismatch(where, message, hint_text(hint), describe_value(value))
+
+    def _union(self, spec: UnionSpec, value: object, where: str) -> None:
+        if isinstance(value, spec.tensor.tensor_class):
+            self._tensor(spec.tensor, value, where)
+            return
+        try:
+            self._plain(spec.rest, value, where)
+        except Mismatch as mismatch:  # name the tensor alternative too
+            expected = f"{describe_declared(spec.tensor)} or {mismatch.expected}"
+            raise Mismatch(where, mismatch.detail, expected, mismatch.got) from None
 
     def _tuple(self, spec: TupleSpec, value: object, where: str) -> None:
         self._instance(value, tuple, where)
@@ -184,68 +178,64 @@ class Explainer:
             self.check(spec.value, item, f"{where}[{key!r}]")
 
     def _tensor(self, spec: TensorSpec, value: object, where: str) -> None:
-        expected = describe_declared(spec)
         if not isinstance(value, spec.tensor_class):
             raise Mismatch(
                 where,
                 f"expected a {spec.tensor_class.__name__}, got {type(value).__name__}",
-                expected,
+                describe_declared(spec),
                 describe_value(value),
             )
         assert isinstance(value, torch.Tensor)
         if spec.axes is not None:
             # int(): under torch.jit.trace sizes are 0-d tensors; the messages want numbers.
-            self._shape(spec, _sizes(value), value, where)
+            self._shape(spec, shape_of(value), value, where)
         if spec.dtypes is not None and value.dtype not in spec.dtypes:
             got = str(value.dtype).removeprefix("torch.")
             names = ", ".join(sorted(str(d).removeprefix("torch.") for d in spec.dtypes))
             raise Mismatch(
-                where, f"dtype is {got}, expected {spec.neural_type.dtype} ({names})", expected, describe_value(value)
+                where,
+                f"dtype is {got}, expected {spec.neural_type.dtype} ({names})",
+                describe_declared(spec),
+                describe_value(value),
             )
         if spec.semantic and current_level() is True:
-            tag = getattr(value, TAG_ATTRIBUTE, None)
-            if tag is not None and tag is not spec.neural_type and not accepts(spec.neural_type, tag):
-                result = spec.neural_type.compare(tag) if isinstance(tag, NeuralType) else None
-                raise Mismatch(
-                    where,
-                    f"carries the neural type {tag}, which is not accepted where {spec.neural_type} is declared "
-                    f"({'n/a' if result is None else result.name}){_kinds_note(spec.neural_type, tag)}",
-                    expected,
-                    describe_value(value),
-                )
+            self._tag(spec, value, where)
+
+    def _tag(self, spec: TensorSpec, value: torch.Tensor, where: str) -> None:
+        tag = getattr(value, TAG_ATTRIBUTE, None)
+        if tag is None or tag is spec.neural_type or accepts(spec.neural_type, tag):
+            return
+        result = spec.neural_type.compare(tag) if isinstance(tag, NeuralType) else None
+        raise Mismatch(
+            where,
+            f"carries the neural type {tag}, which is not accepted where {spec.neural_type} is declared "
+            f"({'n/a' if result is None else result.name}){_kinds_note(spec.neural_type, tag)}",
+            describe_declared(spec),
+            describe_value(value),
+        )
 
     def _shape(self, spec: TensorSpec, shape: tuple[int, ...], value: object, where: str) -> None:
         axes = spec.axes or ()
-        count = len(axes)
-        variadic = next((i for i, axis in enumerate(axes) if axis.variadic), None)
+        layout = AxisLayout.of(axes)
         rank = len(shape)
-        if (variadic is None and rank != count) or (variadic is not None and rank < count - 1):
-            wanted = f"{count}" if variadic is None else f"at least {count - 1}"
+        if not layout.fits(rank):
             raise Mismatch(
                 where,
-                f"has {rank} axes, expected {wanted} ({format_axes(axes)})",
+                f"has {rank} axes, expected {layout.rank_wanted()} ({format_axes(axes)})",
                 describe_declared(spec),
                 describe_value(value),
             )
         expressions: list[tuple[int, AxisType, int]] = []
-        for index, axis in enumerate(axes):
-            position = index if variadic is None or index < variadic else rank - (count - index)
+        for _, axis, span in layout.spans(rank):
             if axis.variadic:
                 if axis.name is not None and spec.bind_names:
-                    sizes = shape[index : rank - (count - index - 1)]
-                    self._bind(
-                        axis.name,
-                        sizes,
-                        f"axes {index}..{index + len(sizes) - 1} '*{axis.name}'",
-                        where,
-                        spec,
-                        value,
-                        sizes_text=_size_text(sizes),
-                    )
+                    sizes = shape[span.start : span.stop]
+                    label = f"axes {span.start}..{span.stop - 1} '*{axis.name}'"
+                    self._bind(axis.name, sizes, label, where, spec, value, several=True)
             elif axis.expr is not None:
-                expressions.append((shape[position], axis, position))
+                expressions.append((shape[span.start], axis, span.start))
             else:
-                self._axis(spec, axis, position, shape[position], where, value)
+                self._axis(spec, axis, span.start, shape[span.start], where, value)
         for size, axis, position in expressions:
             if spec.bind_names:
                 self._expression(size, axis, position, where, spec, final=False)
@@ -256,44 +246,31 @@ class Explainer:
             raise Mismatch(
                 where, f"{label} has size {size}, expected {axis.size}", describe_declared(spec), describe_value(value)
             )
-        if axis.name is None or not spec.bind_names:
-            return
-        if axis.broadcast:
-            bound = self.bindings.get(axis.name)
-            if size == 1:
-                return
-            if bound is not None and bound.value != size:
-                raise Mismatch(
-                    where,
-                    f"{label} has size {size}, expected 1 or {axis.name}={_size_text(bound.value)} "
-                    f"(bound by {bound.origin})",
-                    describe_declared(spec),
-                    describe_value(value),
-                )
-        self._bind(axis.name, size, label, where, spec, value, sizes_text=str(size))
+        if axis.name is not None and spec.bind_names:
+            self._bind(axis.name, (size,), label, where, spec, value, broadcast=axis.broadcast)
 
     def _bind(
         self,
         name: str,
-        size: int | tuple[int, ...],
+        sizes: tuple[int, ...],
         label: str,
         where: str,
         spec: TensorSpec,
         value: object,
         *,
-        sizes_text: str,
+        several: bool = False,
+        broadcast: bool = False,
     ) -> None:
-        bound = self.bindings.get(name)
-        if bound is None:
-            self.bindings[name] = _Binding(size, where)
-        elif bound.value != size:
-            verb = "have sizes" if isinstance(size, tuple) else "has size"
-            raise Mismatch(
-                where,
-                f"{label} {verb} {sizes_text}, but {name}={_size_text(bound.value)} was bound by {bound.origin}",
-                describe_declared(spec),
-                describe_value(value),
-            )
+        earlier = self.sizes.bind(name, sizes, _Origin(where, several), broadcast=broadcast)
+        if earlier is None:
+            return
+        bound = size_text(self._value(name))
+        if broadcast:
+            detail = f"{label} has size {sizes[0]}, expected 1 or {name}={bound} (bound by {earlier.origin.where})"
+        else:
+            found = f"have sizes {size_text(sizes)}" if several else f"has size {sizes[0]}"
+            detail = f"{label} {found}, but {name}={bound} was bound by {earlier.origin.where}"
+        raise Mismatch(where, detail, describe_declared(spec), describe_value(value))
 
     def _expression(
         self, size: int, axis: AxisType, position: int, where: str, spec: TensorSpec, *, final: bool
@@ -301,14 +278,14 @@ class Explainer:
         expr = axis.expr
         assert expr is not None
         names = expr.variables()
-        if any(name not in self.bindings for name in names):
+        if any(name not in self.sizes for name in names):
             if not final:
                 self._deferred.append((size, axis, position, where, spec))
             return
-        values = {name: self.bindings[name].value for name in names}
+        values = {name: self._value(name) for name in names}
         wanted = expr.evaluate(values)  # type: ignore[arg-type]
         if size != wanted:
-            origins = ", ".join(f"{n}={_size_text(v)} bound by {self.bindings[n].origin}" for n, v in values.items())
+            origins = ", ".join(f"{n}={size_text(v)} bound by {self._origin(n)}" for n, v in values.items())
             raise Mismatch(
                 where,
                 f"axis {position} '{expr}' has size {size}, expected {expr}={wanted} ({origins})",
@@ -327,21 +304,10 @@ def _kinds_note(declared: NeuralType, tag: object) -> str:
     return f"; axis kinds: {note}" if note else ""
 
 
-def _hint_text(hint: Any) -> str:
-    """``int``, ``list[str]``, ``Optional[int]``: a hint as written, not as ``repr`` of a class shows it."""
-    if isinstance(hint, type) and not typing.get_args(hint):
-        return hint.__qualname__
-    return repr(hint).replace("typing.", "")
-
-
 def _axis_label(axis: AxisType, position: int) -> str:
     if axis.name is None:
         return f"axis {position}"
     return f"axis {position} '{'#' if axis.broadcast else ''}{axis.name}'"
-
-
-def _size_text(size: int | tuple[int, ...]) -> str:
-    return str(tuple(size)) if isinstance(size, tuple) else str(size)
 
 
 def error_from(function: str, explainer: Explainer, mismatch: Mismatch) -> NeuralTypeError:
@@ -424,15 +390,3 @@ def _arguments_changed(
     expected = describe_declared(returned[0]) if isinstance(returned[0], TensorSpec) else "its declared type"
     changed = Mismatch("return value", detail, expected, describe_value(returned[1]))
     return error_from(function, Explainer(conf), changed)  # no bindings: the arguments' are gone
-
-
-def _sizes(tensor: torch.Tensor) -> tuple[Any, ...]:
-    """The sizes as numbers (under ``torch.jit.trace`` they are 0-d tensors); a size that has no number (the
-    ragged dimension of a jagged nested tensor) stays as it is."""
-    sizes: list[Any] = []
-    for size in tensor.shape:
-        try:
-            sizes.append(int(size))
-        except (TypeError, ValueError, AttributeError, RuntimeError):
-            sizes.append(size)
-    return tuple(sizes)
