@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from ..core import AxisKind, AxisType, NeuralType, Size, axis_kind_of_name, size_of_expr
+from ..core import AxisKind, AxisLayout, AxisType, NeuralType, Size, axis_kind_of_name, size_of_expr
 from ..nn import PortType
 from ._errors import DynamicShapesError
 
@@ -171,16 +171,16 @@ def linear_form(size: Size) -> tuple[str, int, int] | None:
 def expand_variadic(axes: tuple[AxisType, ...], rank: int) -> tuple[AxisType, ...] | None:
     """``axes`` for a tensor of ``rank`` axes, the variadic one spelled out (``*batch``: ``batch_0``,
     ``batch_1``...; ``...``: anonymous axes); None when the rank is too small."""
-    at = next((i for i, axis in enumerate(axes) if axis.variadic), None)
+    layout = AxisLayout.of(axes)
+    at = layout.variadic_at
     if at is None:
         return axes
-    count = rank - (len(axes) - 1)
-    if count < 0:
+    if not layout.fits(rank):
         return None
     star = axes[at]
     middle = tuple(
         AxisType(AxisKind.Any) if star.name is None else AxisType(AxisKind.Any, name=f"{star.name}_{i}")
-        for i in range(count)
+        for i in range(len(layout.span(at, rank)))
     )
     return (*axes[:at], *middle, *axes[at + 1 :])
 
@@ -188,19 +188,19 @@ def expand_variadic(axes: tuple[AxisType, ...], rank: int) -> tuple[AxisType, ..
 def _expanded(port: str, port_type: NeuralType, example: object) -> tuple[AxisType, ...]:
     """The axes of ``port``, its variadic axis expanded to the example's rank."""
     axes = port_type.axes or ()
-    variadic = any(axis.variadic for axis in axes)
+    layout = AxisLayout.of(axes)
     rank = example.dim() if isinstance(example, torch.Tensor) else None
     if rank is None:
-        if variadic:
+        if layout.variadic_at is not None:
             raise DynamicShapesError(
                 f"input {port!r} has a variadic axis ({port_type.axes_string}): pass an input_example to tell its rank"
             )
         return axes
     expanded = expand_variadic(axes, rank)
-    if expanded is None or len(expanded) != rank:
-        needs = f"at least {len(axes) - 1}" if variadic else str(len(axes))
+    if expanded is None or not layout.fits(rank):
         raise DynamicShapesError(
-            f"input {port!r}: the example has {rank} axes, the type ({port_type.axes_string}) declares {needs}"
+            f"input {port!r}: the example has {rank} axes, the type ({port_type.axes_string}) declares "
+            f"{layout.rank_wanted()}"
         )
     return expanded
 
