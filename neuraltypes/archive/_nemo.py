@@ -103,13 +103,19 @@ def read_nemo_index(bounded: BoundedTar, path: str, limits: ArchiveLimits) -> di
         ArchiveError: a link, special file, sparse member, escaping or duplicate name, a member ending past what
             the file can hold (``limits``), too many members, oversize config, missing required member.
     """
+    members = _index_members(bounded, path, limits)
+    _check_required_members(members, path)
+    _check_artifact_names(members, path)
+    bounded.index_read()
+    return members
+
+
+def _index_members(bounded: BoundedTar, path: str, limits: ArchiveLimits) -> dict[str, tarfile.TarInfo]:
+    """Every member's header, checked one at a time as it is read, by normalized name (directories left out)."""
     members: dict[str, tarfile.TarInfo] = {}
     last_offset = -1
     count = 0
-    while True:
-        info = call_library(bounded.tar.next, "not a readable tar", path=path)
-        if info is None:
-            break
+    while (info := call_library(bounded.tar.next, "not a readable tar", path=path)) is not None:
         if info.offset <= last_offset or info.size < 0:  # Python < 3.11.13 can loop forever on these
             raise ArchiveError("corrupt tar header (member offsets go backwards)", path=path, member=info.name)
         last_offset = info.offset
@@ -121,6 +127,11 @@ def read_nemo_index(bounded: BoundedTar, path: str, limits: ArchiveLimits) -> di
         if name in members:
             raise ArchiveError("the member name appears twice in the archive", path=path, member=name)
         members[name] = info
+    return members
+
+
+def _check_required_members(members: dict[str, tarfile.TarInfo], path: str) -> None:
+    """Refuse an archive without its config and weights, or with a config over the cap."""
     for required in (NEMO_CONFIG, NEMO_WEIGHTS):
         if required not in members:
             raise ArchiveError(
@@ -132,14 +143,16 @@ def read_nemo_index(bounded: BoundedTar, path: str, limits: ArchiveLimits) -> di
             path=path,
             member=NEMO_CONFIG,
         )
+
+
+def _check_artifact_names(members: dict[str, tarfile.TarInfo], path: str) -> None:
+    """Refuse a member other than the config and weights whose name is not an artifact's."""
     for name in members:
         if name in (NEMO_CONFIG, NEMO_WEIGHTS):
             continue
         reason = check_artifact_name(name)
         if reason is not None:
             raise ArchiveError(f"unexpected member: {reason}", path=path, member=name)
-    bounded.index_read()
-    return members
 
 
 def _read(tar: tarfile.TarFile, info: tarfile.TarInfo, path: str, name: str) -> bytes:

@@ -19,7 +19,6 @@ from ._dtypes import dtype_names as dtype_names
 from ._dtypes import meant_name as meant_name
 from ._dtypes import normalize_dtype as normalize_dtype
 from ._elements import AcousticEncodedRepresentation as AcousticEncodedRepresentation
-from ._elements import AudioSignal as AudioSignal
 from ._elements import BoolType as BoolType
 from ._elements import CategoricalValuesType as CategoricalValuesType
 from ._elements import ChannelType as ChannelType
@@ -29,8 +28,6 @@ from ._elements import EmbeddedTextType as EmbeddedTextType
 from ._elements import EncodedRepresentation as EncodedRepresentation
 from ._elements import FloatType as FloatType
 from ._elements import HypothesisType as HypothesisType
-from ._elements import ImageFeatureValue as ImageFeatureValue
-from ._elements import ImageValue as ImageValue
 from ._elements import Index as Index
 from ._elements import IntType as IntType
 from ._elements import LabelsType as LabelsType
@@ -46,7 +43,6 @@ from ._elements import MFCCSpectrogramType as MFCCSpectrogramType
 from ._elements import NormalDistributionLogVarianceType as NormalDistributionLogVarianceType
 from ._elements import NormalDistributionMeanType as NormalDistributionMeanType
 from ._elements import NormalDistributionSamplesType as NormalDistributionSamplesType
-from ._elements import NormalizedImageValue as NormalizedImageValue
 from ._elements import PredictionsType as PredictionsType
 from ._elements import ProbabilityDistributionSamplesType as ProbabilityDistributionSamplesType
 from ._elements import ProbsType as ProbsType
@@ -59,7 +55,6 @@ from ._elements import Target as Target
 from ._elements import TokenDurationType as TokenDurationType
 from ._elements import TokenIndex as TokenIndex
 from ._elements import TokenLogDurationType as TokenLogDurationType
-from ._elements import VideoSignal as VideoSignal
 from ._elements import VoidType as VoidType
 from ._errors import NeuralPortNameMismatchError as NeuralPortNameMismatchError
 from ._errors import NeuralPortNmTensorMismatchError as NeuralPortNmTensorMismatchError
@@ -73,6 +68,11 @@ from ._layout import AxisLayout as AxisLayout
 from ._layout import SizeBindings as SizeBindings
 from ._layout import kind_letter as kind_letter
 from ._layout import sizes_clash as sizes_clash
+from ._media_elements import AudioSignal as AudioSignal
+from ._media_elements import ImageFeatureValue as ImageFeatureValue
+from ._media_elements import ImageValue as ImageValue
+from ._media_elements import NormalizedImageValue as NormalizedImageValue
+from ._media_elements import VideoSignal as VideoSignal
 from ._neural_type import NeuralType as NeuralType
 from ._nt import NT as NT
 from ._nt import neural_type_of as neural_type_of

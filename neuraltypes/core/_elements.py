@@ -1,5 +1,9 @@
 """Element types: what the numbers in a tensor mean. NeMo's 42 types with NeMo's hierarchy and names.
 
+The root ``ElementType`` and the types of what models compute (features, scores, labels, lengths, losses) and
+of bookkeeping (indices, strings, distributions) are here; the types of media (audio, video and image values)
+are in :mod:`._media_elements`.
+
 Define your own with a one-line subclass; the docstring becomes its description::
 
     class AttentionWeights(ProbsType):
@@ -14,7 +18,6 @@ from ._comparison import NeuralTypeComparisonResult
 
 __all__ = [
     "AcousticEncodedRepresentation",
-    "AudioSignal",
     "BoolType",
     "CategoricalValuesType",
     "ChannelType",
@@ -24,8 +27,6 @@ __all__ = [
     "EncodedRepresentation",
     "FloatType",
     "HypothesisType",
-    "ImageFeatureValue",
-    "ImageValue",
     "Index",
     "IntType",
     "LabelsType",
@@ -41,7 +42,6 @@ __all__ = [
     "NormalDistributionLogVarianceType",
     "NormalDistributionMeanType",
     "NormalDistributionSamplesType",
-    "NormalizedImageValue",
     "PredictionsType",
     "ProbabilityDistributionSamplesType",
     "ProbsType",
@@ -54,7 +54,6 @@ __all__ = [
     "TokenDurationType",
     "TokenIndex",
     "TokenLogDurationType",
-    "VideoSignal",
     "VoidType",
     "element_type_names",
 ]
@@ -252,36 +251,6 @@ class LossType(ElementType):
     __slots__ = ()
 
 
-class AudioSignal(ElementType):
-    """An audio signal, optionally with its sampling frequency."""
-
-    _parameter_names = ("freq",)
-    __slots__ = ()
-
-    def __init__(self, freq: int | None = None) -> None:
-        self._set_parameters(freq)
-
-    @property
-    def sample_freq(self) -> int | None:
-        """The sampling frequency (NeMo's name)."""
-        return self._parameters[0]  # type: ignore[no-any-return]
-
-
-class VideoSignal(ElementType):
-    """A video signal, optionally with its frame rate."""
-
-    _parameter_names = ("fps",)
-    __slots__ = ()
-
-    def __init__(self, fps: int | float | None = None) -> None:
-        self._set_parameters(fps)
-
-    @property
-    def fps(self) -> int | float | None:
-        """Frames per second."""
-        return self._parameters[0]  # type: ignore[no-any-return]
-
-
 class Index(ElementType):
     """Indices."""
 
@@ -296,24 +265,6 @@ class Target(ElementType):
 
 class ClassificationTarget(Target):
     """Classification targets."""
-
-    __slots__ = ()
-
-
-class ImageValue(ElementType):
-    """Image pixel values."""
-
-    __slots__ = ()
-
-
-class NormalizedImageValue(ImageValue):
-    """Normalized image pixel values."""
-
-    __slots__ = ()
-
-
-class ImageFeatureValue(ImageValue):
-    """Image features."""
 
     __slots__ = ()
 

@@ -112,6 +112,22 @@ def _kind_names(token: str) -> tuple[str, ...]:
 
 def _parse_token(text: str, start: int, end: int) -> AxisType:
     token = text[start:end]
+    marked = _marked_axis(text, start, end)
+    if marked is not None:
+        return marked
+    if "," in token:
+        raise AxesSyntaxError(text, start + token.index(","), "a space between axes (not a comma)")
+    named = _named_axis(text, start, end)
+    if named is not None:
+        return named
+    if _INT.fullmatch(token):
+        return AxisType(AxisKind.Any, int(token))
+    return _computed_axis(text, start, end)
+
+
+def _marked_axis(text: str, start: int, end: int) -> AxisType | None:
+    """``...``, ``_``, ``_:size``, ``*name`` or ``#name``: a token whose first character says what it is; else None."""
+    token = text[start:end]
     if token == "...":
         return AxisType(AxisKind.Any, variadic=True)
     if token == "_":
@@ -124,16 +140,22 @@ def _parse_token(text: str, start: int, end: int) -> AxisType:
     if token[0] == "#":
         name = _expect_whole_name(text, start + 1, end, "a name after '#' (as in '#B')")
         return AxisType(axis_kind_of_name(name), name=name, broadcast=True)
-    if "," in token:
-        raise AxesSyntaxError(text, start + token.index(","), "a space between axes (not a comma)")
-    whole_name = _NAME.fullmatch(token)
-    if whole_name:
+    return None
+
+
+def _named_axis(text: str, start: int, end: int) -> AxisType | None:
+    """``T_enc`` or ``D:80`` / ``D:n_head``: a name, alone or before a size; else None."""
+    token = text[start:end]
+    if _NAME.fullmatch(token):
         return AxisType(axis_kind_of_name(token), name=token)
     name_match = _NAME.match(token)
     if name_match and token[name_match.end()] == ":":
         return _sized_axis(text, start + name_match.end() + 1, end, name_match.group())
-    if _INT.fullmatch(token):
-        return AxisType(AxisKind.Any, int(token))
+    return None
+
+
+def _computed_axis(text: str, start: int, end: int) -> AxisType:
+    """``T-1``, ``2*D``, ``(T+1)//2``: a size expression; constant ones are evaluated here."""
     expr = _ExprParser(text, start, end).parse()
     variables = expr.variables()
     if not variables:

@@ -250,36 +250,57 @@ def reshape_groups(
     at run time that the element counts agree). A run of several axes to several axes is ``Misordered`` when its
     targets are products of its sources that are not adjacent in order.
     """
-    front: list[ReshapeGroup] = []
+    front, (i, j) = _runs_from_front(source, target)
+    back, (k, m) = _runs_from_back(source, target, i, j)
+    if (k > i) != (m > j):
+        return None  # every axis of one side is placed and the other side has more: torch refuses it
+    middle = [ReshapeGroup(range(i, k), range(j, m))] if k > i else []
+    groups = front + middle + back
+    misordered = _first_misordered(source, target, groups)
+    return groups if misordered is None else misordered
+
+
+def _runs_from_front(
+    source: Sequence[Size | None], target: Sequence[Size | None]
+) -> tuple[list[ReshapeGroup], tuple[int, int]]:
+    """The runs matched from the start, and the source and target axes where matching stopped."""
+    groups: list[ReshapeGroup] = []
     i, j = 0, 0
     while i < len(source) and j < len(target):
         found = _run(source, target, i, j, 1)
         if found is None:
             break
-        front.append(ReshapeGroup(range(i, i + found[0]), range(j, j + found[1])))
+        groups.append(ReshapeGroup(range(i, i + found[0]), range(j, j + found[1])))
         i, j = i + found[0], j + found[1]
-    back: list[ReshapeGroup] = []
+    return groups, (i, j)
+
+
+def _runs_from_back(
+    source: Sequence[Size | None], target: Sequence[Size | None], i: int, j: int
+) -> tuple[list[ReshapeGroup], tuple[int, int]]:
+    """The runs matched from the end, down to source axis ``i`` and target axis ``j`` at most, and where
+    matching stopped."""
+    groups: list[ReshapeGroup] = []
     k, m = len(source), len(target)
     while k > i and m > j:
         found = _run(source, target, k, m, -1)
         if found is None:
             break
-        back.insert(0, ReshapeGroup(range(k - found[0], k), range(m - found[1], m)))
+        groups.insert(0, ReshapeGroup(range(k - found[0], k), range(m - found[1], m)))
         k, m = k - found[0], m - found[1]
-    middle: list[ReshapeGroup] = []
-    if (k > i) != (m > j):
-        if any(size is None for size in [*source[i:k], *target[j:m]]):
-            return None
-        return None  # every axis of one side is placed and the other side has more: torch refuses it
-    if k > i:
-        middle = [ReshapeGroup(range(i, k), range(j, m))]
-    groups = front + middle + back
+    return groups, (k, m)
+
+
+def _first_misordered(
+    source: Sequence[Size | None], target: Sequence[Size | None], groups: list[ReshapeGroup]
+) -> Misordered | None:
+    """The first run of several axes to several axes whose only readings take the axes out of order."""
     for group in groups:
         if len(group.source) > 1 and len(group.target) > 1:
             order = _misorder(source, target, group)
             if order is not None:
                 return order
-    return groups
+    return None
 
 
 def _run(

@@ -161,24 +161,39 @@ class _Checker:
         key = symbol_key(axis)
         for point, sizes, free in zip(self.points, self.sizes, self.free, strict=True):
             actual = _at(dim, point)
-            known = {**self.plan.example_sizes, **sizes}
-            if axis.expr is not None:
-                if linear_form(size_of_expr(axis.expr)) is None or not all(n in known for n in axis.expr.variables()):
-                    # A size of the outputs' own, or one torch cannot derive (``T//2``: its input axis is a size
-                    # of its own in the program, see _plan): that it varies is all there is to check.
-                    if isinstance(dim, int) and any(n in sizes for n in axis.expr.variables()):
-                        raise self.fail(at, f"the exported program fixes it to {dim}, the types let it vary")
-                    continue
-                expected = axis.expr.evaluate(known)
-            elif key is None:
-                continue
-            elif key in known:
-                expected = known[key]
-            else:
-                expected = free.setdefault(key, actual)
-            if actual != expected:
+            expected = self._expected_size(at, axis, dim, key, sizes, free, actual)
+            if expected is not None and actual != expected:
                 shown = dim if isinstance(dim, int) else dim.xreplace(self.names)
                 raise self.fail(at, _differs(shown, expected, sizes))
+
+    def _expected_size(
+        self,
+        at: str,
+        axis: AxisType,
+        dim: Any,
+        key: str | None,
+        sizes: dict[str, int],
+        free: dict[str, int],
+        actual: int,
+    ) -> int | None:
+        """The size the types give an output axis at one sample point; None when there is no size to compare.
+
+        An output-only size (``free``) takes the first value the program gives it, and must keep it.
+        """
+        known = {**self.plan.example_sizes, **sizes}
+        if axis.expr is not None:
+            if linear_form(size_of_expr(axis.expr)) is None or not all(n in known for n in axis.expr.variables()):
+                # A size of the outputs' own, or one torch cannot derive (``T//2``: its input axis is a size
+                # of its own in the program, see _plan): that it varies is all there is to check.
+                if isinstance(dim, int) and any(n in sizes for n in axis.expr.variables()):
+                    raise self.fail(at, f"the exported program fixes it to {dim}, the types let it vary")
+                return None
+            return axis.expr.evaluate(known)
+        if key is None:
+            return None
+        if key in known:
+            return known[key]
+        return free.setdefault(key, actual)
 
 
 def _show(dim: Any) -> str:

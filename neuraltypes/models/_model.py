@@ -1,24 +1,23 @@
 """``ModelPT``: a ``NeuralModule`` trained by Lightning, set up from one config (NeMo's model contract).
 
-The class is glue: data comes from :mod:`._data`, the optimizer from :mod:`._optim`, evaluation
-collation from :mod:`._evaluation`, the first-batch type check from :mod:`._batch_check` and the
-checkpointed config from :mod:`._checkpoint`. A subclass builds its modules in ``__init__`` from
+The class is glue: its dataloaders are set up by the :mod:`._loader_setup` mixin (data from :mod:`._data`),
+its metrics collated and logged by the :mod:`._evaluation_hooks` mixin (collation from :mod:`._evaluation`), the
+optimizer comes from :mod:`._optim`, the first-batch type check from :mod:`._batch_check` and the checkpointed
+config from :mod:`._checkpoint`. A subclass builds its modules in ``__init__`` from
 ``self.cfg`` and writes ``forward``, ``training_step`` and ``validation_step``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Literal, Self, overload
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities.model_summary.model_summary import ModelSummary, summarize
 from omegaconf import DictConfig, OmegaConf
-from torch import Tensor
 from torch.utils.data import DataLoader
 
 from neuraltypes.archive import ArchiveLimits
@@ -27,9 +26,10 @@ from neuraltypes.nn import NeuralModule
 
 from ._batch_check import FirstBatchCheck
 from ._checkpoint import config_from_checkpoint, config_to_checkpoint
-from ._data import NamedLoader, build_dataloader, build_named_loaders, dataset_configs
-from ._evaluation import StepOutput, StepOutputs, metric_names, weighted_mean_across_processes
-from ._multi_data import expand_datasets
+from ._data import NamedLoader
+from ._evaluation import StepOutputs
+from ._evaluation_hooks import EvaluationHooks
+from ._loader_setup import EVALUATION_KEYS, LoaderSetup
 from ._optim import build_optimization
 
 __all__ = ["ModelPT"]
@@ -37,12 +37,7 @@ __all__ = ["ModelPT"]
 _TARGET = "_target_"
 _NEMO_TARGET = "target"
 """NeMo's own key for the model class, which NeMo writes into every model config it saves."""
-_EVALUATION_KEYS = {"validation": "validation_ds", "test": "test_ds"}
-_DATASET_KEYS = {"train": "train_ds", **_EVALUATION_KEYS}
-_DEFAULT_NAMES = {"validation": "val", "test": "test"}
 _ARCHIVE_LIMITS = ArchiveLimits()
-_NEMO_LOG = "log"
-"""Key of a step's or an epoch end's result whose entries NeMo logs (and of nothing else, at epoch end)."""
 
 
 def _model_config(cfg: Mapping[str, Any] | DictConfig, owner: str) -> DictConfig:
@@ -56,7 +51,7 @@ def _model_config(cfg: Mapping[str, Any] | DictConfig, owner: str) -> DictConfig
     return config
 
 
-class ModelPT(NeuralModule, pl.LightningModule):
+class ModelPT(LoaderSetup, EvaluationHooks, NeuralModule, pl.LightningModule):
     """A model: typed modules, the data they train on, and how to optimize them, all from ``cfg``.
 
     ``cfg`` holds the model's own settings plus ``train_ds``, ``validation_ds`` and ``test_ds`` (the last
@@ -282,174 +277,6 @@ class ModelPT(NeuralModule, pl.LightningModule):
         """Store the config in Lightning checkpoints as YAML text (plain data for ``weights_only`` loads)."""
         config_to_checkpoint(checkpoint, self.to_config_dict())
 
-    # -- data ---------------------------------------------------------------------------------------------
-
-    def setup_data(self) -> None:
-        """Build every dataloader the config describes and that is not built yet.
-
-        Validation and test sets go through ``setup_multiple_validation_data`` / ``setup_multiple_test_data``
-        (NeMo's order), so NeMo's ``ds_item`` form works from the config too.
-        """
-        if self._train_loader is None and self._cfg.get("train_ds") is not None:
-            self.setup_training_data(self._cfg.train_ds)
-        if self._loaders["validation"] is None and self._cfg.get("validation_ds") is not None:
-            self.setup_multiple_validation_data(self._cfg.validation_ds)
-        if self._loaders["test"] is None and self._cfg.get("test_ds") is not None:
-            self.setup_multiple_test_data(self._cfg.test_ds)
-
-    def setup_training_data(self, train_data_config: object) -> None:
-        """Build the training dataloader (shuffled unless the config says otherwise); the config becomes
-        ``cfg.train_ds``, as in NeMo."""
-        self._update_dataset_config("train", train_data_config)
-        ((_, config),) = dataset_configs(train_data_config, "train_ds", "train", single=True)
-        self._train_dl = build_dataloader(config, "train_ds", shuffle=True)
-
-    def setup_validation_data(self, val_data_config: object) -> None:
-        """Build the validation dataloaders: one config, or a list of named ones (``cfg.validation_ds`` after)."""
-        self._update_dataset_config("validation", val_data_config)
-        self._setup_evaluation_data("validation", val_data_config)
-
-    def setup_test_data(self, test_data_config: object) -> None:
-        """Build the test dataloaders: one config, or a list of named ones (``cfg.test_ds`` after)."""
-        self._update_dataset_config("test", test_data_config)
-        self._setup_evaluation_data("test", test_data_config)
-
-    def setup_multiple_validation_data(self, val_data_config: object) -> None:
-        """NeMo's several validation sets: a list of configs, or one whose ``ds_item`` lists them.
-
-        Each dataset is set up by :meth:`setup_validation_data` (so a subclass that overrides it, NeMo style,
-        is called once per dataset) and named by its ``name``, the ``name`` list, or its ``ds_item`` value.
-        See :mod:`neuraltypes.models._multi_data` for the forms.
-
-        Raises:
-            ValueError: a non-zero ``val_dl_idx``, names that do not match the datasets, a name twice, or a
-                dataset whose setup made other than one dataloader.
-        """
-        self._setup_multiple("validation", val_data_config, self.setup_validation_data)
-
-    def setup_multiple_test_data(self, test_data_config: object) -> None:
-        """NeMo's several test sets, as :meth:`setup_multiple_validation_data` (``test_dl_idx`` for ``val_dl_idx``)."""
-        self._setup_multiple("test", test_data_config, self.setup_test_data)
-
-    def _setup_multiple(self, stage: str, config: object, setup: Any) -> None:
-        key = _EVALUATION_KEYS[stage]
-        self._update_dataset_config(stage, config)
-        several, datasets = expand_datasets(config, stage, key, _DEFAULT_NAMES[stage])
-        collected: list[NamedLoader] = []
-        with self._setting_up_several():
-            if not several:  # resolved already: quoted, so that reading it gives back the data as it is
-                setup(OmegaConf.create(quote(datasets[0][1])))
-                return
-            for name, dataset in datasets:
-                setup(OmegaConf.create(quote(dataset)))
-                built = self._loaders[stage] or []
-                if len(built) != 1:
-                    raise ValueError(f"{key}[{name}]: setting it up made {len(built)} dataloaders, not one")
-                collected.append(NamedLoader(name, built[0].loader))
-        self._set_loaders(stage, collected)
-
-    @contextlib.contextmanager
-    def _setting_up_several(self) -> Iterator[None]:
-        self._multi_dataset_mode = True
-        try:
-            yield
-        finally:
-            self._multi_dataset_mode = False
-
-    def _update_dataset_config(self, dataset_name: str, config: object) -> None:
-        """Keep ``config`` as ``cfg.<dataset_name>_ds`` (NeMo's helper, which NeMo-style ``setup_*_data`` call).
-
-        Nothing is kept while ``setup_multiple_*_data`` sets up its datasets one by one, nor for ``None``.
-
-        Raises:
-            ValueError: ``dataset_name`` is not ``train``, ``validation`` or ``test``.
-        """
-        if dataset_name not in _DATASET_KEYS:
-            raise ValueError(f"dataset_name must be one of {list(_DATASET_KEYS)}, got {dataset_name!r}")
-        key = _DATASET_KEYS[dataset_name]
-        if self._multi_dataset_mode or config is None or config is self._cfg.get(key):
-            return
-        if isinstance(config, Mapping):
-            config = OmegaConf.create(dict(config))
-        elif isinstance(config, list | tuple):
-            config = OmegaConf.create(list(config))
-        self._cfg[key] = config
-
-    def _setup_evaluation_data(self, stage: str, config: object) -> None:
-        loaders = build_named_loaders(config, _EVALUATION_KEYS[stage], _DEFAULT_NAMES[stage], shuffle=False)
-        self._set_loaders(stage, loaders)
-
-    def _set_loaders(self, stage: str, loaders: list[NamedLoader] | None) -> None:
-        self._loaders[stage] = loaders
-        self._step_inbox.pop(stage, None)
-        self._first_batch_check.forget(stage)
-
-    def _as_named(self, stage: str, value: DataLoader[Any] | Sequence[DataLoader[Any]] | None) -> list[NamedLoader]:
-        if value is None:
-            return []  # set up, with no data (NeMo's setup for a dataset config naming none)
-        if isinstance(value, DataLoader):
-            return [NamedLoader(_DEFAULT_NAMES[stage], value)]
-        return [NamedLoader(f"{_DEFAULT_NAMES[stage]}_{index}", loader) for index, loader in enumerate(value)]
-
-    # NeMo's attributes, which NeMo-style setup_*_data overrides assign.
-    @property
-    def _train_dl(self) -> DataLoader[Any] | None:
-        return self._train_loader
-
-    @_train_dl.setter
-    def _train_dl(self, loader: DataLoader[Any] | None) -> None:
-        self._train_loader = loader
-        self._first_batch_check.forget("train")
-
-    @property
-    def _validation_dl(self) -> DataLoader[Any] | list[DataLoader[Any]] | None:
-        return self._loader_or_list("validation")
-
-    @_validation_dl.setter
-    def _validation_dl(self, value: DataLoader[Any] | Sequence[DataLoader[Any]] | None) -> None:
-        self._set_loaders("validation", self._as_named("validation", value))
-
-    @property
-    def _test_dl(self) -> DataLoader[Any] | list[DataLoader[Any]] | None:
-        return self._loader_or_list("test")
-
-    @_test_dl.setter
-    def _test_dl(self, value: DataLoader[Any] | Sequence[DataLoader[Any]] | None) -> None:
-        self._set_loaders("test", self._as_named("test", value))
-
-    def _loader_or_list(self, stage: str) -> DataLoader[Any] | list[DataLoader[Any]] | None:
-        loaders = self._loaders[stage]
-        if loaders is None:
-            return None
-        return loaders[0].loader if len(loaders) == 1 else [named.loader for named in loaders]
-
-    def setup(self, stage: str) -> None:
-        """Lightning hook, run in every process: build the dataloaders from the config."""
-        self.setup_data()
-
-    def train_dataloader(self) -> DataLoader[Any]:
-        if self._train_loader is None:
-            raise ValueError(f"{type(self).__qualname__} has no training data: set cfg.train_ds")
-        return self._train_loader
-
-    def val_dataloader(self) -> list[DataLoader[Any]]:
-        return [named.loader for named in self._loaders["validation"] or []]
-
-    def test_dataloader(self) -> list[DataLoader[Any]]:
-        return [named.loader for named in self._loaders["test"] or []]
-
-    def dataloader_names(self, stage: str) -> list[str]:
-        """The names of the ``"validation"`` or ``"test"`` dataloaders, in order (metric prefixes)."""
-        return [named.name for named in self._loaders[stage] or []]
-
-    def get_validation_dataloader_prefix(self, dataloader_idx: int = 0) -> str:
-        """What the metrics of validation dataloader ``dataloader_idx`` are prefixed with: its name and ``_``."""
-        return f"{self.dataloader_names('validation')[dataloader_idx]}_"
-
-    def get_test_dataloader_prefix(self, dataloader_idx: int = 0) -> str:
-        """What the metrics of test dataloader ``dataloader_idx`` are prefixed with: its name and ``_``."""
-        return f"{self.dataloader_names('test')[dataloader_idx]}_"
-
     # -- trainer ------------------------------------------------------------------------------------------
 
     def set_trainer(self, trainer: pl.Trainer | None) -> None:
@@ -525,7 +352,7 @@ class ModelPT(NeuralModule, pl.LightningModule):
         else:
             names = self.dataloader_names(stage)
             name = names[dataloader_idx] if dataloader_idx < len(names) else str(dataloader_idx)
-            where = f"{_EVALUATION_KEYS[stage]}[{name}]"
+            where = f"{EVALUATION_KEYS[stage]}[{name}]"
         self._first_batch_check(batch, self.input_types or {}, type(self).__qualname__, stage, where, dataloader_idx)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
@@ -536,82 +363,3 @@ class ModelPT(NeuralModule, pl.LightningModule):
 
     def on_test_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._check_first_batch(batch, "test", dataloader_idx)
-
-    # -- evaluation ---------------------------------------------------------------------------------------
-
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """Log the ``log`` entries of a NeMo-style training step's result (``{"loss": ..., "log": {...}}``)."""
-        logged = outputs.get(_NEMO_LOG) if isinstance(outputs, Mapping) else None
-        if isinstance(logged, Mapping):
-            self.log_dict(dict(logged), on_step=True)
-
-    def on_validation_batch_end(self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._collect("validation", outputs, dataloader_idx)
-
-    def on_test_batch_end(self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._collect("test", outputs, dataloader_idx)
-
-    @property
-    def validation_step_outputs(self) -> list[Any]:
-        """NeMo's list that a validation step may append its result to (a list per dataloader when several).
-
-        A step's result is collected once: what the step appended, or else what it returned.
-        """
-        return self._inbox("validation")
-
-    @property
-    def test_step_outputs(self) -> list[Any]:
-        """NeMo's list that a test step may append its result to; see :attr:`validation_step_outputs`."""
-        return self._inbox("test")
-
-    def _inbox(self, stage: str) -> list[Any]:
-        count = max(1, len(self._loaders[stage] or []))
-        lists = self._step_inbox.get(stage)
-        if lists is None or len(lists) != count:
-            lists = self._step_inbox[stage] = [[] for _ in range(count)]
-        return lists[0] if count == 1 else lists
-
-    def _collect(self, stage: str, returned: Any, dataloader_idx: int) -> None:
-        lists = self._step_inbox.get(stage) or []
-        appended = lists[dataloader_idx] if dataloader_idx < len(lists) else []
-        for output in appended or [returned]:
-            self._step_outputs.add(dataloader_idx, output)
-        appended.clear()
-
-    def on_validation_epoch_end(self) -> None:
-        self._log_evaluation("validation", self.multi_validation_epoch_end)
-
-    def on_test_epoch_end(self) -> None:
-        self._log_evaluation("test", self.multi_test_epoch_end)
-
-    def multi_validation_epoch_end(self, outputs: Sequence[StepOutput], dataloader_idx: int = 0) -> dict[str, Tensor]:
-        """Collate one validation dataloader's step outputs into metrics (NeMo's hook).
-
-        The default averages every scalar the steps returned over all samples of all processes, weighting
-        each step by its ``num_samples`` entry. Override to compute other metrics; reduce across processes
-        (``weighted_mean_across_processes``) so every process logs the same value. Every entry of the result
-        is logged, except in NeMo's form ``{"val_loss": ..., "log": {...}}``, where only the ``log`` entries
-        are (as in NeMo); None logs nothing.
-        """
-        return self._mean_metrics(outputs)
-
-    def multi_test_epoch_end(self, outputs: Sequence[StepOutput], dataloader_idx: int = 0) -> dict[str, Tensor]:
-        """Collate one test dataloader's step outputs into metrics; the default is as for validation."""
-        return self._mean_metrics(outputs)
-
-    def _mean_metrics(self, outputs: Sequence[StepOutput]) -> dict[str, Tensor]:
-        return {key: weighted_mean_across_processes(outputs, key, device=self.device) for key in metric_names(outputs)}
-
-    def _log_evaluation(self, stage: str, collate: Any) -> None:
-        names = self.dataloader_names(stage)
-        for index, outputs in self._step_outputs.drain(len(names)):
-            metrics: Mapping[str, Any] | None = collate(outputs, index)
-            if metrics is not None and isinstance(metrics.get(_NEMO_LOG), Mapping):
-                metrics = metrics[_NEMO_LOG]  # NeMo's result: only its `log` entries are logged
-            for key, value in (metrics or {}).items():
-                # The values are already reduced across processes; sync_dist's mean of equal values changes
-                # nothing and keeps Lightning from warning about unsynchronised epoch-level metrics.
-                if len(names) > 1:
-                    self.log(f"{names[index]}_{key}", value, add_dataloader_idx=False, sync_dist=True)
-                if index == 0:
-                    self.log(key, value, add_dataloader_idx=False, sync_dist=True, prog_bar=True)
