@@ -7,15 +7,20 @@ Cases (issue 3): (a) ``f(x, y) -> x + y`` on three ``"b t c"`` tensors of 2x3x4;
 module forward on 8x16x32; (c) the same with checks switched off. Each against the plain call, jaxtyping +
 beartype, and a NeMo-style class (types in ``input_types``/``output_types`` properties, keyword calls, checked
 by our ``@typecheck`` in its NeMo mode: NeMo itself is not a dependency; ``../shared/reference/peers.md`` has
-NeMo's own figures). "neuraltypes" is the default, the function recompiled with its checks in it;
-"neuraltypes, wrapper" is ``@typecheck(instrument=False)``, a generated wrapper around the function (what runs
-when the source is not available, for a ``return`` inside ``try``/``with``, and for generators). In (b),
-"output tagged" declares an element type on the output as well, so every call also writes the output's tag.
+NeMo's own figures). Both forms of ``@typecheck`` are timed, each named explicitly so that the figures do not
+depend on the default: "instrumented" is ``@typecheck(instrument=True)``, the function recompiled with its checks
+in it; "wrapper" is ``@typecheck(instrument=False)``, a generated wrapper around the function (the default, and
+what runs when the source is not available, for a ``return`` inside ``try``/``with``, and for generators). In
+(b), "output tagged" declares an element type on the output as well, so every call also writes the output's tag.
 "hand-written checks" is the same checks of classes, shapes and dtypes (not of element types) written by hand
 as ``if ...: raise`` statements in the function, the fastest way we know: the floor for checking them in Python.
 In (c), checks are switched off with ``disable_checks()`` (per thread) and, for jaxtyping, with its
 process-wide ``jaxtyping_disable``; ``NEURALTYPES_DISABLE=1`` is not timed: with it ``@typecheck`` returns the
 function itself, which is the plain call.
+
+After the cases, "instrumented vs wrapper" sets the two forms side by side: per case, the median over rounds of
+the instrumented time over the wrapper's in the same round, with its 95% interval (below 1: the instrumented form
+is faster). Run it more than once: the run-to-run spread of that median is the noise a difference must exceed.
 
 Many short rounds (a fraction of a millisecond per variant), each timing every variant once in a shuffled
 order, so that a burst of load from other processes falls on a few rounds and on both sides of their ratios.
@@ -51,6 +56,7 @@ from neuraltypes import NT, EncodedRepresentation, NeuralType, Typing
 from neuraltypes.runtime import disable_checks, disable_semantic_checks, typecheck
 
 Call = Callable[[], Any]
+INSTRUMENTED, WRAPPER = "neuraltypes, instrumented", "neuraltypes, wrapper"  # the two forms, set side by side
 _FLOATS = (torch.float32, torch.float16, torch.bfloat16, torch.float64)  # what "float" means, most common first
 
 
@@ -59,7 +65,7 @@ def add_plain(x: Tensor, y: Tensor) -> Tensor:
     return x + y
 
 
-@typecheck
+@typecheck(instrument=True)
 def add_checked(x: NT[Tensor, "b t c"], y: NT[Tensor, "b t c"]) -> NT[Tensor, "b t c"]:
     return x + y
 
@@ -114,7 +120,7 @@ class BlockPlain(nn.Module):
 
 
 class BlockChecked(BlockPlain):
-    @typecheck
+    @typecheck(instrument=True)
     def forward(self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"]) -> NT[Tensor, "b t 32"]:
         return torch.relu(self.linear(x))
 
@@ -122,7 +128,15 @@ class BlockChecked(BlockPlain):
 class BlockTagging(BlockPlain):
     """(b) with an element type on the output too: each call also writes the output's tag."""
 
-    @typecheck
+    @typecheck(instrument=True)
+    def forward(
+        self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"]
+    ) -> NT[Tensor, "b t 32", EncodedRepresentation]:
+        return torch.relu(self.linear(x))
+
+
+class BlockTaggingWrapped(BlockPlain):
+    @typecheck(instrument=False)
     def forward(
         self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"]
     ) -> NT[Tensor, "b t 32", EncodedRepresentation]:
@@ -186,47 +200,51 @@ def _cases() -> dict[str, dict[str, Call]]:
     nemo_add = AddNemo()
     features = torch.randn(8, 16, 32)
     plain, checked, jax, nemo = BlockPlain(), BlockChecked(), BlockJaxtyping(), BlockNemo()
-    passthrough, wrapped, tagging, by_hand = BlockPassthrough(), BlockWrapped(), BlockTagging(), BlockByHand()
-    for module in (checked, jax, nemo, passthrough, wrapped, tagging, by_hand):
+    passthrough, wrapped, by_hand = BlockPassthrough(), BlockWrapped(), BlockByHand()
+    tagging, tagging_wrapped = BlockTagging(), BlockTaggingWrapped()
+    for module in (checked, jax, nemo, passthrough, wrapped, tagging, tagging_wrapped, by_hand):
         # One Linear, the same weight tensors: a copy's memory placement alone moves the forward by up to 0.5 us.
         module.linear = plain.linear
     name_a, name_b = "f(x, y) -> x + y, 2x3x4", "Linear(32,32)+ReLU forward, 8x16x32"
     return {
         f"(a) {name_a}": {
             "plain": lambda: add_plain(x, y),
-            "neuraltypes": lambda: add_checked(x, y),
-            "neuraltypes, keyword call": lambda: add_checked(x=x, y=y),
-            "neuraltypes, wrapper": lambda: add_wrapped(x, y),
+            INSTRUMENTED: lambda: add_checked(x, y),
+            WRAPPER: lambda: add_wrapped(x, y),
+            "neuraltypes, instrumented, keyword call": lambda: add_checked(x=x, y=y),
+            "neuraltypes, wrapper, keyword call": lambda: add_wrapped(x=x, y=y),
             "neuraltypes, NeMo-style class": lambda: nemo_add(x=x, y=y),
             "jaxtyping + beartype": lambda: add_jaxtyping(x, y),
             "hand-written checks": lambda: add_by_hand(x, y),
         },
         f"(b) {name_b}": {
             "plain": lambda: plain(features),
-            "neuraltypes": lambda: checked(features),
-            "neuraltypes, wrapper": lambda: wrapped(features),
-            "neuraltypes, semantic checks off": _Within(disable_semantic_checks, lambda: checked(features)),
-            "neuraltypes, output tagged": lambda: tagging(features),
+            INSTRUMENTED: lambda: checked(features),
+            WRAPPER: lambda: wrapped(features),
+            "neuraltypes, instrumented, semantic off": _Within(disable_semantic_checks, lambda: checked(features)),
+            "neuraltypes, wrapper, semantic off": _Within(disable_semantic_checks, lambda: wrapped(features)),
+            "neuraltypes, instrumented, output tagged": lambda: tagging(features),
+            "neuraltypes, wrapper, output tagged": lambda: tagging_wrapped(features),
             "neuraltypes, NeMo-style class": lambda: nemo(x=features),
             "jaxtyping + beartype": lambda: jax(features),
             "hand-written checks": lambda: by_hand(features),
         },
         # The checked call inside ``disable_checks()`` (``_Within``: entered per timing loop, not per call); what any
         # Python wrapper costs before it reads a switch (the floor of the wrapper, not of the instrumented code).
-        f"(c) checks disabled: {name_a}": {
+        f"(c)(a) checks disabled: {name_a}": {
             "plain": lambda: add_plain(x, y),
-            "neuraltypes, checks disabled": _Within(disable_checks, lambda: add_checked(x, y)),
-            "neuraltypes, wrapper, disabled": _Within(disable_checks, lambda: add_wrapped(x, y)),
-            "neuraltypes, NeMo-style class, disabled": _Within(disable_checks, lambda: nemo_add(x=x, y=y)),
-            "jaxtyping + beartype, disabled": _Within(_jaxtyping_disabled, lambda: add_jaxtyping(x, y)),
+            INSTRUMENTED: _Within(disable_checks, lambda: add_checked(x, y)),
+            WRAPPER: _Within(disable_checks, lambda: add_wrapped(x, y)),
+            "neuraltypes, NeMo-style class": _Within(disable_checks, lambda: nemo_add(x=x, y=y)),
+            "jaxtyping + beartype": _Within(_jaxtyping_disabled, lambda: add_jaxtyping(x, y)),
             "pass-through wrapper": lambda: add_passthrough(x, y),
         },
-        f"(c) checks disabled: {name_b}": {
+        f"(c)(b) checks disabled: {name_b}": {
             "plain": lambda: plain(features),
-            "neuraltypes, checks disabled": _Within(disable_checks, lambda: checked(features)),
-            "neuraltypes, wrapper, disabled": _Within(disable_checks, lambda: wrapped(features)),
-            "neuraltypes, NeMo-style class, disabled": _Within(disable_checks, lambda: nemo(x=features)),
-            "jaxtyping + beartype, disabled": _Within(_jaxtyping_disabled, lambda: jax(features)),
+            INSTRUMENTED: _Within(disable_checks, lambda: checked(features)),
+            WRAPPER: _Within(disable_checks, lambda: wrapped(features)),
+            "neuraltypes, NeMo-style class": _Within(disable_checks, lambda: nemo(x=features)),
+            "jaxtyping + beartype": _Within(_jaxtyping_disabled, lambda: jax(features)),
             "pass-through wrapper": lambda: passthrough(features),
         },
     }
@@ -283,30 +301,29 @@ def _median_interval(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered), ordered[low], ordered[high]
 
 
-def _measure(variants: dict[str, Call], rounds: int, number: int) -> dict[str, Result]:
+def _measure(variants: dict[str, Call], rounds: int, number: int) -> dict[str, list[float]]:
+    """Each variant's time per call in each round; every round times every variant once, in a shuffled order."""
     for call in variants.values():
         for _ in range(number):
             call()  # warm up: first-call work, caches
     order = list(variants)
     shuffle = random.Random(0).shuffle
     seconds: dict[str, list[float]] = {name: [] for name in variants}
-    ratios: dict[str, list[float]] = {name: [] for name in variants}
-    added: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         shuffle(order)  # no variant always runs right after another
-        this_round = {name: _time(variants[name], number) for name in order}
-        plain = this_round["plain"]
-        for name, value in this_round.items():
-            seconds[name].append(value)
-            ratios[name].append(value / plain)
-            added[name].append(value - plain)
-    best_plain = min(seconds["plain"])
+        for name in order:
+            seconds[name].append(_time(variants[name], number))
+    return seconds
+
+
+def _against(seconds: dict[str, list[float]], baseline: str) -> dict[str, Result]:
+    """Each variant against ``baseline``, round by round (see the module's docstring)."""
+    base = seconds[baseline]
     results = {}
-    for name in variants:
-        ratio, low, high = _median_interval(ratios[name])
-        results[name] = Result(
-            min(seconds[name]), ratio, low, high, statistics.median(added[name]), min(seconds[name]) / best_plain
-        )
+    for name, times in seconds.items():
+        ratio, low, high = _median_interval([t / b for t, b in zip(times, base, strict=True)])
+        added = statistics.median(t - b for t, b in zip(times, base, strict=True))
+        results[name] = Result(min(times), ratio, low, high, added, min(times) / min(base))
     return results
 
 
@@ -324,15 +341,26 @@ def main() -> None:
         "ratio: median over rounds of (variant / plain in the same round) [95% interval of that median];\n"
         "added: median over rounds of (variant - plain) per call; best: best variant round / best plain round"
     )
+    side_by_side: dict[str, Result] = {}
     for title, variants in _cases().items():
         number = calls_b if "Linear" in title else args.calls
         print(f"\n{title} ({number} calls per variant per round)")
-        print(f"  {'variant':31} {'best':>9} {'ratio':>7} {'[95% interval]':>16} {'added':>9} {'best':>7}")
-        for name, r in _measure(variants, args.rounds, number).items():
+        print(f"  {'variant':41} {'best':>9} {'ratio':>7} {'[95% interval]':>16} {'added':>9} {'best':>7}")
+        seconds = _measure(variants, args.rounds, number)
+        for name, r in _against(seconds, "plain").items():
             print(
-                f"  {name:31} {r.seconds * 1e6:7.2f}us {r.ratio:6.3f}x [{r.low:6.3f}, {r.high:6.3f}] "
+                f"  {name:41} {r.seconds * 1e6:7.2f}us {r.ratio:6.3f}x [{r.low:6.3f}, {r.high:6.3f}] "
                 f"{r.added * 1e6:+7.2f}us {r.best:6.3f}x"
             )
+        for name in variants:
+            if "instrumented" in name:  # against the wrapper variant of the same name, round by round
+                pair = _against(seconds, name.replace("instrumented", "wrapper"))[name]
+                variant = name.removeprefix(INSTRUMENTED).removeprefix(", ")  # "", "keyword call" ...
+                side_by_side[f"{title.split()[0]} {variant}".strip()] = pair  # "(b) output tagged"
+    print("\ninstrumented vs wrapper: median over rounds of (instrumented / wrapper in the same round)")
+    print(f"  {'case, variant':41} {'ratio':>7} {'[95% interval]':>16} {'added':>9}")
+    for label, r in side_by_side.items():
+        print(f"  {label:41} {r.ratio:6.3f}x [{r.low:6.3f}, {r.high:6.3f}] {r.added * 1e6:+7.2f}us")
     if hasattr(os, "getloadavg"):
         print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 

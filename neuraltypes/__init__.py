@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .nn import NeuralModule as NeuralModule
     from .nn import Typing as Typing
     from .nn import ports_summary as ports_summary
+    from .runtime import TypecheckConf as TypecheckConf
     from .runtime import checks_enabled as checks_enabled
     from .runtime import disable_checks as disable_checks
     from .runtime import disable_semantic_checks as disable_semantic_checks
@@ -47,8 +48,8 @@ if not TYPE_CHECKING:  # at run time only: static checkers need not follow the c
 # Spelled out, not computed from `_LAZY`: static checkers read a star import's names from this literal list.
 __all__ += [
     "__version__",
-    "typecheck", "disable_checks", "disable_semantic_checks", "enable_checks", "enable_semantic_checks",
-    "checks_enabled", "semantic_checks_enabled", "tag_of", "set_tag",
+    "typecheck", "TypecheckConf", "disable_checks", "disable_semantic_checks", "enable_checks",
+    "enable_semantic_checks", "checks_enabled", "semantic_checks_enabled", "tag_of", "set_tag",
     "Serialization", "instantiate", "instantiable", "resolve_target", "apply_overrides", "config_from_cli",
     "UnsafeConfigError", "UnsafeTargetError", "ConfigOverrideError",
     "Archivable", "ArchiveError",
@@ -60,8 +61,8 @@ __all__ += [
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
         [
-            "typecheck", "disable_checks", "disable_semantic_checks", "enable_checks", "enable_semantic_checks",
-            "checks_enabled", "semantic_checks_enabled", "tag_of", "set_tag",
+            "typecheck", "TypecheckConf", "disable_checks", "disable_semantic_checks", "enable_checks",
+            "enable_semantic_checks", "checks_enabled", "semantic_checks_enabled", "tag_of", "set_tag",
         ],
         ".runtime",
     ),

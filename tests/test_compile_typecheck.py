@@ -21,7 +21,7 @@ class Block(nn.Module):
         super().__init__()
         self.linear = nn.Linear(32, 32)
 
-    @typecheck
+    @typecheck(instrument=True)  # both forms are compiled here: this one, and WrappedBlock's
     def forward(
         self, x: NT[Tensor, "b t 32", EncodedRepresentation, "float"], scale: float = 1.0
     ) -> NT[Tensor, "b t 32", LogitsType]:

@@ -12,7 +12,7 @@ from beartype import BeartypeConf
 from beartype.door import is_bearable
 from torch import Tensor
 
-from neuraltypes import NT
+from neuraltypes import NT, NeuralTypeAnnotationError
 from neuraltypes.runtime import NeuralTypeError, _beartype_bridge, typecheck
 
 
@@ -169,5 +169,5 @@ def test_parameters_with_reserved_names_are_refused() -> None:
     def f(_ntq_r: NT[Tensor, "b"]) -> None:
         return None
 
-    with pytest.raises(TypeError, match="reserved prefix"):
+    with pytest.raises(NeuralTypeAnnotationError, match="reserved prefix"):
         typecheck(f)

@@ -1,4 +1,4 @@
-"""Instrumented functions: ``@typecheck`` recompiles a plain ``def`` with the checks in its own code.
+"""Instrumented functions: ``@typecheck(instrument=True)`` recompiles a plain ``def`` with the checks in its own code.
 
 Each test says what must stay exactly as Python compiled it (closures, ``super()``, private names, defaults,
 line numbers) and where the decorator must fall back to a wrapper (a ``return`` inside ``try``/``with``, no
@@ -33,7 +33,7 @@ def test_a_plain_function_is_instrumented_and_keeps_its_metadata() -> None:
         """Scale x."""
         return x * factor + bias
 
-    checked = typecheck(scale)
+    checked = typecheck(instrument=True)(scale)
     assert _instrumented(checked)
     assert checked.__wrapped__ is scale  # type: ignore[attr-defined]
     assert checked.__doc__ == "Scale x." and checked.__name__ == "scale" and checked.__qualname__ == scale.__qualname__
@@ -53,7 +53,7 @@ def test_closures_share_the_original_cells() -> None:
         calls += 1
         return x + offset
 
-    checked = typecheck(bump)
+    checked = typecheck(instrument=True)(bump)
     assert _instrumented(checked)
     checked(torch.zeros(3))
     checked(torch.zeros(3))
@@ -72,7 +72,7 @@ class _Child(_Base):
         super().__init__()
         self.__secret = 10.0  # mangled to _Child__secret
 
-    @typecheck
+    @typecheck(instrument=True)
     def forward(self, x: NT[Tensor, "b d"]) -> NT[Tensor, "b d", LogitsType]:
         return super().forward(x) * self.__secret
 
@@ -87,7 +87,7 @@ def test_methods_keep_zero_argument_super_and_private_names() -> None:
 
 
 def test_every_return_is_checked_and_falling_off_the_end_returns_none() -> None:
-    @typecheck
+    @typecheck(instrument=True)
     def pick(x: NT[Tensor, "b d"], mode: int) -> NT[Tensor, "b d"]:
         if mode == 0:
             return x[:, :1]  # the wrong width on this path only
@@ -106,7 +106,7 @@ def test_every_return_is_checked_and_falling_off_the_end_returns_none() -> None:
     with pytest.raises(NeuralTypeError, match="return value"):
         pick(x, 3)
 
-    @typecheck
+    @typecheck(instrument=True)
     def forgets(x: NT[Tensor, "b"]) -> NT[Tensor, "b"]:
         x.add_(1)  # no return statement at all
 
@@ -115,7 +115,7 @@ def test_every_return_is_checked_and_falling_off_the_end_returns_none() -> None:
 
 
 def test_a_body_that_rebinds_its_parameter_is_explained_with_what_was_passed() -> None:
-    @typecheck
+    @typecheck(instrument=True)
     def squeeze(x: NT[Tensor, "b t"]) -> NT[Tensor, "b t", LogitsType]:
         x = x[:, :1]
         return x
@@ -126,7 +126,7 @@ def test_a_body_that_rebinds_its_parameter_is_explained_with_what_was_passed() -
     message = str(caught.value)
     assert "return value: axis 1 't' has size 1, but t=4 was bound by parameter 'x'" in message
 
-    @typecheck
+    @typecheck(instrument=True)
     def same(x: NT[Tensor, "b"]) -> NT[Tensor, "b", LogitsType]:
         y = x
         x = x + 1
@@ -137,7 +137,7 @@ def test_a_body_that_rebinds_its_parameter_is_explained_with_what_was_passed() -
 
 
 def test_checks_can_be_switched_off_inside_an_instrumented_function() -> None:
-    @typecheck
+    @typecheck(instrument=True)
     def first(x: NT[Tensor, "b d"]) -> NT[Tensor, "b d"]:
         return x[:, :1]
 
@@ -148,7 +148,7 @@ def test_checks_can_be_switched_off_inside_an_instrumented_function() -> None:
 
 
 def test_errors_point_at_the_users_lines_with_no_frame_of_ours() -> None:
-    @typecheck
+    @typecheck(instrument=True)
     def divide(x: NT[Tensor, "b"]) -> NT[Tensor, "b"]:
         return x / 0 if x.sum() > 100 else x.reshape(1, -1)
 
@@ -167,14 +167,14 @@ def test_errors_point_at_the_users_lines_with_no_frame_of_ours() -> None:
 
 
 def test_returns_inside_try_or_with_are_wrapped_so_user_code_cannot_swallow_the_check() -> None:
-    @typecheck
+    @typecheck(instrument=True)
     def guarded(x: NT[Tensor, "b d"]) -> NT[Tensor, "b d"]:
         try:
             return x[:, :1]
         except TypeError:
             return x
 
-    @typecheck
+    @typecheck(instrument=True)
     def no_grad(x: NT[Tensor, "b d"]) -> NT[Tensor, "b d"]:
         with torch.no_grad():
             return x[:, :1]
@@ -184,7 +184,7 @@ def test_returns_inside_try_or_with_are_wrapped_so_user_code_cannot_swallow_the_
         with pytest.raises(NeuralTypeError, match="return value"):
             function(torch.ones(2, 3))
 
-    @typecheck
+    @typecheck(instrument=True)
     def arguments_only(x: NT[Tensor, "b d"]):  # type: ignore[no-untyped-def]
         try:
             return x[:, :1]
@@ -197,7 +197,7 @@ def test_returns_inside_try_or_with_are_wrapped_so_user_code_cannot_swallow_the_
 def test_functions_without_a_matching_source_are_wrapped(tmp_path: Path) -> None:
     namespace: dict[str, Any] = {"NT": NT, "Tensor": Tensor}
     exec("def made(x: NT[Tensor, 'b']) -> NT[Tensor, 'b']:\n    return x\n", namespace)
-    made = typecheck(namespace["made"])
+    made = typecheck(instrument=True)(namespace["made"])
     assert not _instrumented(made)
     with pytest.raises(NeuralTypeError):
         made(torch.ones(2, 2))
@@ -216,19 +216,19 @@ def test_functions_without_a_matching_source_are_wrapped(tmp_path: Path) -> None
     import linecache
 
     linecache.checkcache(str(path))
-    checked = typecheck(module.f)
+    checked = typecheck(instrument=True)(module.f)
     assert not _instrumented(checked)
     assert torch.equal(checked(torch.zeros(2)), torch.zeros(2))  # the code that was imported runs
 
 
 def test_generators_wrappers_and_opting_out_are_wrapped() -> None:
-    @typecheck
+    @typecheck(instrument=True)
     def numbers(x: NT[Tensor, "b"]) -> Iterator[int]:
         yield x.shape[0]
 
     assert not _instrumented(numbers) and list(numbers(torch.ones(3))) == [3]
 
-    @typecheck
+    @typecheck(instrument=True)
     @torch.no_grad()
     def under_no_grad(x: NT[Tensor, "b"]) -> NT[Tensor, "b"]:
         return x
@@ -266,16 +266,16 @@ def test_static_class_and_nested_class_methods_are_instrumented() -> None:
             def __init__(self) -> None:
                 self.__bias = 1.0  # mangled to _Local__bias: the class is local to make()
 
-            @typecheck
+            @typecheck(instrument=True)
             def shift(self, x: NT[Tensor, "n"]) -> NT[Tensor, "n"]:
                 return x + self.__bias + __class__.scale  # type: ignore[name-defined]
 
             @staticmethod
-            @typecheck
+            @typecheck(instrument=True)
             def double(x: NT[Tensor, "n"]) -> NT[Tensor, "n"]:
                 return x * 2
 
-            @typecheck
+            @typecheck(instrument=True)
             @classmethod
             def triple(cls, x: NT[Tensor, "n"]) -> NT[Tensor, "n"]:
                 return x * cls.scale
@@ -294,7 +294,7 @@ def test_static_class_and_nested_class_methods_are_instrumented() -> None:
 
 
 def test_a_parameter_rebound_from_a_nested_function_is_remembered() -> None:
-    @typecheck
+    @typecheck(instrument=True)
     def outer(x: NT[Tensor, "b"]) -> NT[Tensor, "b", LogitsType]:
         def shrink() -> None:
             nonlocal x
@@ -310,7 +310,7 @@ def test_a_parameter_rebound_from_a_nested_function_is_remembered() -> None:
 def test_a_function_without_a_def_of_its_own_is_wrapped() -> None:
     identity = lambda x: x  # noqa: E731
     identity.__annotations__ = {"x": NT[Tensor, "b"], "return": NT[Tensor, "b"]}
-    checked = typecheck(identity)
+    checked = typecheck(instrument=True)(identity)
     assert not _instrumented(checked)
     with pytest.raises(NeuralTypeError):
         checked(torch.ones(2, 2))
@@ -323,21 +323,21 @@ def test_a_function_or_module_that_rebinds_a_builtin_the_checks_call_is_wrapped(
     path = tmp_path / "rebinds_builtins.py"
     path.write_text(
         header + "\n"
-        "@typecheck\n"
+        "@typecheck(instrument=True)\n"
         "def local_len(x: NT[Tensor, 'b 3']) -> NT[Tensor, 'b 3', LogitsType]:\n"
         "    len = 2  # a local: Python reads it as unbound before this line\n"
         "    return x * len\n\n"
-        "@typecheck\n"
+        "@typecheck(instrument=True)\n"
         "def parameter_named_so(x: NT[Tensor, 'b 3'], isinstance: int = 0) -> NT[Tensor, 'b 3']:\n"
         "    return x + isinstance\n\n"
-        "@typecheck\n"
+        "@typecheck(instrument=True)\n"
         "def uncalled_builtin(x: NT[Tensor, 'b 3'], type: str = '') -> NT[Tensor, 'b 3']:\n"
         "    return x  # nothing tagged: the checks do not call type()\n"
     )
     later = tmp_path / "binds_a_builtin_later.py"
     later.write_text(
         header + "\n"
-        "@typecheck\n"
+        "@typecheck(instrument=True)\n"
         "def reads_tags(x: NT[Tensor, 'b 3', LogitsType]) -> NT[Tensor, 'b 3']:\n"
         "    return x\n\n"
         "def getattr(*args):  # defined after the decorated function\n"
@@ -359,7 +359,7 @@ def test_a_decorator_written_over_several_lines_in_parentheses_gets_the_wrapper(
     path = tmp_path / "parenthesised_decorator.py"
     path.write_text(
         "from torch import Tensor\nfrom neuraltypes import NT\nfrom neuraltypes.runtime import typecheck\n\n"
-        "@(\n    typecheck\n)\ndef f(x: NT[Tensor, 'b 3']) -> NT[Tensor, 'b 3']:\n    return x * 1\n"
+        "@(\n    typecheck(instrument=True)\n)\ndef f(x: NT[Tensor, 'b 3']) -> NT[Tensor, 'b 3']:\n    return x * 1\n"
     )
     module = _import(path)
     assert not _instrumented(module.f)
@@ -375,7 +375,7 @@ def test_locals_and_a_tagged_return_from_star_star_kwargs_get_the_wrapper() -> N
     def take(**kwargs: Tensor) -> NT[Tensor, "b", LogitsType]:
         return kwargs.pop("x")  # the body's dict would be the caller's tensors' only record
 
-    checked_configure, checked_take = typecheck(configure), typecheck(take)
+    checked_configure, checked_take = typecheck(instrument=True)(configure), typecheck(instrument=True)(take)
     assert not _instrumented(checked_configure) and not _instrumented(checked_take)
     x = torch.ones(2)
     assert checked_configure(x) == configure(x)
@@ -387,12 +387,12 @@ def test_recursive_functions_are_instrumented(tmp_path: Path) -> None:
     path = tmp_path / "recursive.py"
     path.write_text(
         "from torch import Tensor\nfrom neuraltypes import NT\nfrom neuraltypes.runtime import typecheck\n\n"
-        "@typecheck\ndef halve(x: NT[Tensor, 'n'], depth: int) -> NT[Tensor, 'n']:\n"
+        "@typecheck(instrument=True)\ndef halve(x: NT[Tensor, 'n'], depth: int) -> NT[Tensor, 'n']:\n"
         "    return x if depth == 0 else halve(x / 2, depth - 1)\n"
     )
     module = _import(path)
 
-    @typecheck
+    @typecheck(instrument=True)
     def nested(x: NT[Tensor, "n"], depth: int) -> NT[Tensor, "n"]:
         return x if depth == 0 else nested(x[:-1] if depth == 1 else x, depth - 1)
 

@@ -15,16 +15,16 @@ from typing import Any, TypeVar, overload
 import torch
 from beartype import BeartypeConf
 
-from ._beartype_bridge import DEFAULT_CONF, is_type_hint
+from ._beartype_bridge import is_type_hint
 from ._codegen import generate_source, install
-from ._errors import NeuralTypeError
+from ._errors import NeuralTypeAnnotationError, NeuralTypeError
 from ._instrument import instrument
 from ._nemo import NemoDispatch, NemoTypes
 from ._plan import Plan
 from ._specs import DictSpec, ListSpec, PlainSpec, Spec, build_spec, contains_tensor
 from ._switches import (
     CHECKS_AVAILABLE,
-    INSTRUMENT_BY_DEFAULT,
+    TypecheckConf,
     current_level,
     disable_checks,
     disable_semantic_checks,
@@ -42,12 +42,11 @@ CHECKED_MARKER = "__neuraltypes_typecheck__"
 """Attribute set on every wrapper (to the wrapped function), so that other layers do not wrap twice."""
 
 
-class _Options(typing.NamedTuple):
-    conf: BeartypeConf
-    skip_when_compiling: bool
-    nemo: NemoTypes | None
-    ignore_collections: bool = False
-    instrument: bool = INSTRUMENT_BY_DEFAULT
+class _Decoration(typing.NamedTuple):
+    """What one decoration asks for: the configuration, and the NeMo types given to the decorator itself."""
+
+    conf: TypecheckConf
+    nemo: NemoTypes | None = None
     bound_to_instance: bool = True  # False under staticmethod/classmethod: no NeMo-style instance
 
 
@@ -55,16 +54,15 @@ class _Typecheck:
     """Check calls against their annotations: ``@typecheck``, ``@typecheck()``, ``@typecheck(conf=...)``.
 
     Args:
-        conf: beartype's configuration for the ordinary (non-tensor) hints.
-        skip_when_compiling: skip the checks while torch.compile traces (no graph break either way; off by
-            default, because checking at trace time is what turns bad shapes into guards).
+        conf: the configuration, a ``TypecheckConf`` (``TypecheckConf()``, the environment's, when left out); a
+            ``BeartypeConf`` stands for ``TypecheckConf(beartype_conf=conf)``, beartype's configuration for the
+            ordinary (non-tensor) hints.
+        skip_when_compiling, ignore_collections, instrument: set that field of ``conf`` (see ``TypecheckConf``).
         input_types: NeMo's decorator argument: the input types to use instead of the class's property.
         output_types: likewise for the outputs.
-        ignore_collections: NeMo's argument, for NeMo-style ports: True checks every tensor inside nested lists
-            and tuples against the port's type, whatever the nesting (NeMo's depth checks skipped).
-        instrument: write the checks into the function's own code where that is safe (the default, unless
-            ``NEURALTYPES_NO_INSTRUMENT=1``: no extra frame per call); False always puts a generated wrapper
-            around the function instead.
+
+    Raises:
+        NeuralTypeAnnotationError: when decorating, an annotation that cannot be checked.
 
     NeMo's class-level switches are here too: ``typecheck.disable_checks()``,
     ``typecheck.disable_semantic_checks()`` (scoped context managers, unlike NeMo's), and NeMo's setters
@@ -91,7 +89,7 @@ class _Typecheck:
         function: None = None,
         /,
         *,
-        conf: BeartypeConf = ...,
+        conf: TypecheckConf | BeartypeConf = ...,
         skip_when_compiling: bool = ...,
         input_types: dict[str, Any] | None = ...,
         output_types: dict[str, Any] | None = ...,
@@ -104,20 +102,21 @@ class _Typecheck:
         function: Any = None,
         /,
         *,
-        conf: BeartypeConf = DEFAULT_CONF,
-        skip_when_compiling: bool = False,
+        conf: TypecheckConf | BeartypeConf | None = None,
+        skip_when_compiling: bool | None = None,
         input_types: dict[str, Any] | None = None,
         output_types: dict[str, Any] | None = None,
-        ignore_collections: bool = False,
-        instrument: bool = INSTRUMENT_BY_DEFAULT,
+        ignore_collections: bool | None = None,
+        instrument: bool | None = None,
     ) -> Any:
         nemo = None
         if input_types is not None or output_types is not None:
             nemo = NemoTypes(input_types, output_types)
-        options = _Options(conf, skip_when_compiling, nemo, ignore_collections, instrument)
+        options = {"skip_when_compiling": skip_when_compiling, "ignore_collections": ignore_collections}
+        decoration = _Decoration(_conf_of(conf, instrument=instrument, **options), nemo)
         if function is None:
-            return functools.partial(_decorate, options=options)
-        return _decorate(function, options)
+            return functools.partial(_decorate, decoration=decoration)
+        return _decorate(function, decoration)
 
     def __repr__(self) -> str:
         return "neuraltypes.runtime.typecheck"
@@ -126,11 +125,29 @@ class _Typecheck:
 typecheck = _Typecheck()
 
 
-def _decorate(function: Any, options: _Options) -> Any:
-    if not CHECKS_AVAILABLE:
+def _conf_of(conf: TypecheckConf | BeartypeConf | None, **options: bool | None) -> TypecheckConf:
+    """The configuration of one decoration: ``conf`` with the options that were given (not None) in place."""
+    if conf is None:
+        conf = TypecheckConf()
+    elif isinstance(conf, BeartypeConf):
+        conf = TypecheckConf(beartype_conf=conf)
+    elif not isinstance(conf, TypecheckConf):
+        raise TypeError(f"@typecheck(conf=...) takes a TypecheckConf or a BeartypeConf, not {conf!r}")
+    if conf.semantic_checks != TypecheckConf().semantic_checks:
+        # Not silently ignored: the switch belongs to the thread, and a conf cannot set it for one function.
+        raise TypeError(
+            "@typecheck(conf=...): semantic_checks is the switch of a thread, not of one function; use "
+            "'with disable_semantic_checks():' (or NEURALTYPES_DISABLE_SEMANTIC=1 for the whole process)"
+        )
+    given: dict[str, Any] = {name: value for name, value in options.items() if value is not None}
+    return dataclasses.replace(conf, **given) if given else conf
+
+
+def _decorate(function: Any, decoration: _Decoration) -> Any:
+    if not decoration.conf.enabled or not CHECKS_AVAILABLE:
         return function
     if isinstance(function, (staticmethod, classmethod)):
-        return type(function)(_decorate(function.__func__, options._replace(bound_to_instance=False)))
+        return type(function)(_decorate(function.__func__, decoration._replace(bound_to_instance=False)))
     if isinstance(function, type) or not callable(function):
         raise TypeError(f"@typecheck decorates functions and methods (such as forward), not {function!r}")
     if getattr(function, CHECKED_MARKER, None) is not None:
@@ -138,14 +155,14 @@ def _decorate(function: Any, options: _Options) -> Any:
     try:
         hints = typing.get_type_hints(function, include_extras=True)
     except NameError:
-        return _lazy(function, options)
-    return _build(function, hints, options, {}, instrumented=options.instrument)
+        return _lazy(function, decoration)
+    return _build(function, hints, decoration, {}, instrumented=decoration.conf.instrument)
 
 
 def _build(
     function: Callable[..., Any],
     hints: dict[str, Any],
-    options: _Options,
+    decoration: _Decoration,
     names: dict[str, object],
     *,
     instrumented: bool,
@@ -157,13 +174,14 @@ def _build(
     returns = build_spec(hints["return"]) if "return" in hints else None
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         returns = None  # the call returns a coroutine; what it finally produces is not seen by a wrapper
-    plan = Plan(function, signature, parameters, returns, options.conf, options.skip_when_compiling)
+    conf = decoration.conf
+    plan = Plan(function, signature, parameters, returns, conf.beartype_conf, conf.skip_when_compiling)
     neural = any(contains_tensor(spec) for _, spec in parameters) or contains_tensor(returns)
     name = function.__name__ if function.__name__.isidentifier() else "wrapper"
-    nemo_candidate = options.bound_to_instance and not neural and _is_method(function, signature)
-    if options.nemo is not None or nemo_candidate:
+    nemo_candidate = decoration.bound_to_instance and not neural and _is_method(function, signature)
+    if decoration.nemo is not None or nemo_candidate:
         dispatch = NemoDispatch(
-            plan, options.nemo, functools.partial(_plain_wrapper, plan, name), options.ignore_collections
+            plan, decoration.nemo, functools.partial(_plain_wrapper, plan, name), conf.ignore_collections
         )
         source = (
             f"def {name}(*args, **kwargs):\n"
@@ -191,7 +209,7 @@ def _plain_wrapper(
     with ``typed_outputs``, of the return value (NeMo reads the declared types alone).
 
     Raises:
-        TypeError: an annotation that is checked is not a type hint.
+        NeuralTypeAnnotationError: an annotation that is checked is not a type hint.
     """
     if ports or typed_outputs:
         parameters = [(p, None if p in ports else spec) for p, spec in plan.parameters]
@@ -207,12 +225,16 @@ def _plain_wrapper(
 
 
 def _refuse_invalid_hints(plan: Plan) -> None:
-    """An annotation that is not a type hint (``x: list()``, ``n: 3``) is refused when the checks are built."""
+    """An annotation that is not a type hint (``x: list()``, ``n: 3``) is refused when the checks are built.
+
+    Raises:
+        NeuralTypeAnnotationError: naming the function, the parameter (or the return value) and the annotation.
+    """
     checked = [(f"parameter {name!r}", spec) for name, spec in plan.parameters]
     checked.append(("the return value", plan.returns))
     for where, spec in checked:
         if isinstance(spec, PlainSpec) and not is_type_hint(spec.hint):
-            raise TypeError(
+            raise NeuralTypeAnnotationError(
                 f"{plan.qualname}: the annotation of {where} is {spec.hint!r}, an instance of "
                 f"{type(spec.hint).__name__}, not a type hint (write a class or a typing form, such as list)"
             )
@@ -274,7 +296,7 @@ def _resolve_each(function: Callable[..., Any]) -> dict[str, Any]:
     return hints
 
 
-def _lazy(function: Callable[..., Any], options: _Options) -> Any:
+def _lazy(function: Callable[..., Any], decoration: _Decoration) -> Any:
     """A wrapper for hints that name things not defined yet: built on the first call, then swapped in.
 
     The stub and the generated wrapper share one globals dict and have no closure, so the stub can take the
@@ -299,7 +321,7 @@ def _lazy(function: Callable[..., Any], options: _Options) -> Any:
             if not built:
                 hints = _resolve_each(function)
                 # Not instrumented: the stub takes the wrapper's code, which needs the wrapper's globals.
-                wrapper = _build(function, hints, options, names, instrumented=False)
+                wrapper = _build(function, hints, decoration, names, instrumented=False)
                 if wrapper is not function:
                     stub.__code__ = wrapper.__code__
                     stub.__defaults__ = wrapper.__defaults__

@@ -1,13 +1,14 @@
-"""Building the ``NeuralTypeError`` (defined in the core, so that NeMo's import path works) of a failed check."""
+"""The run-time check's exceptions (defined in the core, so that NeMo's import path works): ``NeuralTypeError``
+for a failed check, built here with its attributes, and ``NeuralTypeAnnotationError`` for a broken declaration."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ..core import NeuralTypeError
+from ..core import NeuralTypeAnnotationError, NeuralTypeError
 
-__all__ = ["NeuralTypeError", "neural_type_error"]
+__all__ = ["NeuralTypeAnnotationError", "NeuralTypeError", "neural_type_error"]
 
 
 def neural_type_error(

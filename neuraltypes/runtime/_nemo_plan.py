@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from beartype import BeartypeConf
 
-from neuraltypes.core import NeuralType, VoidType
+from neuraltypes.core import NeuralType, NeuralTypeAnnotationError, VoidType
 
 from ._codegen import generate_source, install
 from ._errors import NeuralTypeError
@@ -34,11 +34,13 @@ def nemo_spec(declared: Any, where: str) -> Spec | None:
     """The spec of one NeMo port: a ``NeuralType`` or NeMo's list nesting ``[NeuralType]`` / ``[[...]]``."""
     if isinstance(declared, list):
         if len(declared) != 1:
-            raise TypeError(f"{where}: NeMo's list convention takes one type per level, got {len(declared)}")
+            raise NeuralTypeAnnotationError(
+                f"{where}: NeMo's list convention takes one type per level, got {len(declared)}"
+            )
         inner = nemo_spec(declared[0], where)
         return None if inner is None else ListSpec(NEMO_LIST, inner)
     if not isinstance(declared, NeuralType):
-        raise TypeError(f"{where}: expected a NeuralType (or [NeuralType]), got {declared!r}")
+        raise NeuralTypeAnnotationError(f"{where}: expected a NeuralType (or [NeuralType]), got {declared!r}")
     if declared.axes is None:
         if isinstance(declared.elements_type, VoidType) and declared.dtype is None:
             return None

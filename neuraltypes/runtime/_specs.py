@@ -1,7 +1,8 @@
 """Specs: what one annotation asks of a value, read once (at decoration) from the type hints.
 
 A spec tree mirrors the hint: ``TensorSpec`` leaves (a neural type), containers of them, and ``PlainSpec``
-for ordinary hints that beartype checks. Both the generated fast path and the explaining slow path walk it.
+for ordinary hints that beartype checks. Both the generated fast path and the explaining slow path walk it:
+``children()`` is each node's direct sub-specs, ``walk`` and ``tensors`` the one traversal of a whole tree.
 """
 
 from __future__ import annotations
@@ -9,12 +10,21 @@ from __future__ import annotations
 import collections.abc
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Union
 
 import torch
 
-from neuraltypes.core import AxisKind, AxisType, NeuralType, VoidType, dtype_names, neural_type_of
+from neuraltypes.core import (
+    AxisKind,
+    AxisType,
+    NeuralType,
+    NeuralTypeAnnotationError,
+    VoidType,
+    dtype_names,
+    neural_type_of,
+)
 
 __all__ = [
     "DictSpec",
@@ -27,7 +37,10 @@ __all__ = [
     "TupleSpec",
     "UnionSpec",
     "build_spec",
+    "contains_tensor",
     "tensor_spec",
+    "tensors",
+    "walk",
 ]
 
 
@@ -54,12 +67,18 @@ class TensorSpec:
         self.semantic = typed_elements or typed_axes
         self.tags = typed_elements
 
+    def children(self) -> tuple[Spec, ...]:
+        return ()
+
 
 @dataclass(eq=False)
 class PlainSpec:
     """An ordinary hint (``int``, ``str | None``, ``list[str]``), checked by beartype."""
 
     hint: Any
+
+    def children(self) -> tuple[Spec, ...]:
+        return ()
 
 
 @dataclass(eq=False)
@@ -68,6 +87,9 @@ class OptionalSpec:
 
     inner: Spec
 
+    def children(self) -> tuple[Spec, ...]:
+        return (self.inner,)
+
 
 @dataclass(eq=False)
 class UnionSpec:
@@ -75,6 +97,9 @@ class UnionSpec:
 
     tensor: TensorSpec
     rest: Any
+
+    def children(self) -> tuple[Spec, ...]:
+        return (self.tensor,)
 
 
 @dataclass(eq=False)
@@ -85,12 +110,23 @@ class ListSpec:
     container: type | tuple[type, ...]
     inner: Spec
 
+    def children(self) -> tuple[Spec, ...]:
+        return (self.inner,)
+
 
 @dataclass(eq=False)
 class TupleSpec:
     """A fixed-length tuple ``tuple[X, Y]``."""
 
     items: tuple[Spec | None, ...]
+
+    def children(self) -> tuple[Spec, ...]:
+        """The items that ask something (an item hinted ``Any`` has no spec)."""
+        return tuple(item for item in self.items if item is not None)
+
+    def indexed(self) -> list[tuple[int, Spec]]:
+        """The items that ask something, with their index in the tuple."""
+        return [(index, item) for index, item in enumerate(self.items) if item is not None]
 
 
 @dataclass(eq=False)
@@ -101,6 +137,9 @@ class DictSpec:
     key: Any
     value: Spec
 
+    def children(self) -> tuple[Spec, ...]:
+        return (self.value,)
+
 
 @dataclass(eq=False)
 class NamedTupleSpec:
@@ -108,6 +147,13 @@ class NamedTupleSpec:
 
     cls: type
     fields: tuple[tuple[int, str, Spec], ...]
+
+    def children(self) -> tuple[Spec, ...]:
+        return tuple(spec for _, _, spec in self.fields)
+
+    def indexed(self) -> list[tuple[int, Spec]]:
+        """The fields that ask something, with their index in the tuple."""
+        return [(index, spec) for index, _, spec in self.fields]
 
 
 Spec = TensorSpec | PlainSpec | OptionalSpec | UnionSpec | ListSpec | TupleSpec | DictSpec | NamedTupleSpec
@@ -142,26 +188,30 @@ def tensor_spec(neural_type: NeuralType, tensor_class: type = torch.Tensor, *, b
     return spec
 
 
+def walk(spec: Spec | None) -> Iterator[Spec]:
+    """``spec`` and every spec under it, depth first, in declaration order (nothing for None)."""
+    if spec is None:
+        return
+    yield spec
+    for child in spec.children():
+        yield from walk(child)
+
+
+def tensors(spec: Spec | None) -> Iterator[TensorSpec]:
+    """The tensor specs in ``spec``, depth first, in declaration order."""
+    return (node for node in walk(spec) if isinstance(node, TensorSpec))
+
+
 def contains_tensor(spec: Spec | None) -> bool:
     """Whether a spec checks a neural type anywhere (otherwise beartype alone can check the hint)."""
-    if spec is None or isinstance(spec, PlainSpec):
-        return False
-    if isinstance(spec, (TensorSpec, UnionSpec)):
-        return True
-    if isinstance(spec, (OptionalSpec, ListSpec)):
-        return contains_tensor(spec.inner)
-    if isinstance(spec, DictSpec):
-        return contains_tensor(spec.value)
-    if isinstance(spec, TupleSpec):
-        return any(contains_tensor(item) for item in spec.items)
-    return any(contains_tensor(item) for _, _, item in spec.fields)
+    return next(tensors(spec), None) is not None
 
 
 def build_spec(hint: Any) -> Spec | None:
     """The spec of a type hint, or None when it asks nothing (missing, ``Any``, ``object``).
 
     Raises:
-        TypeError: a hint that mixes neural types in a way the checker cannot decide (a union of two).
+        NeuralTypeAnnotationError: a hint that mixes neural types in a way the checker cannot decide (a union of two).
     """
     if any(hint is ignored for ignored in _IGNORED):
         return None
@@ -184,7 +234,7 @@ def build_spec(hint: Any) -> Spec | None:
 def _tensor_class(candidate: Any) -> type:
     if isinstance(candidate, type) and issubclass(candidate, torch.Tensor):
         return candidate
-    raise TypeError(f"a neural type annotates tensors, not {candidate!r}")
+    raise NeuralTypeAnnotationError(f"a neural type annotates tensors, not {candidate!r}")
 
 
 def _union_spec(hint: Any) -> Spec:
@@ -202,7 +252,7 @@ def _union_spec(hint: Any) -> Spec:
         if len(others) < len(members):
             rest.append(type(None))
         return UnionSpec(neural[0], Union[tuple(rest)])  # noqa: UP007  (built from a runtime tuple)
-    raise TypeError(
+    raise NeuralTypeAnnotationError(
         f"cannot check {hint!r}: a union may hold one neural tensor type among ordinary types, "
         "not several neural types or containers of them"
     )

@@ -1,4 +1,4 @@
-"""Switches for the run-time checks: scoped, nesting context managers, per thread, and an environment variable.
+"""Switches for the run-time checks (scoped, nesting context managers, per thread) and ``TypecheckConf``.
 
 The state lives in ``ContextVar``s: a ``with disable_checks():`` block affects the thread (and the asyncio task)
 that entered it and nothing else, and each thread starts with the defaults. A checked call reads one of them,
@@ -17,27 +17,31 @@ torch.compile cannot trace ``ContextVar.get``. ``current_level`` is registered w
 and the compiled code keeps the checks of that moment (as it would with a ``threading.local``, which Dynamo
 does not guard either): a switch changed later takes effect in compiled code at its next compile.
 
-``NEURALTYPES_DISABLE=1`` in the environment at import time makes ``@typecheck`` return functions unchanged
-(zero cost; the context managers then have nothing to switch on). ``NEURALTYPES_DISABLE_SEMANTIC=1`` makes
-semantic (element type) checks off by default in every thread. ``NEURALTYPES_NO_INSTRUMENT=1`` makes
-``@typecheck`` put a generated wrapper around every function instead of writing the checks into it (the
-default of ``@typecheck(instrument=...)``; the test suite runs the checks both ways).
+The environment is read once, when this module is imported, into the defaults of ``TypecheckConf`` (see
+there): ``NEURALTYPES_DISABLE=1`` makes ``@typecheck`` return functions unchanged (zero cost; the context managers
+then have nothing to switch on), ``NEURALTYPES_DISABLE_SEMANTIC=1`` makes semantic (element type) checks off by
+default in every thread, and ``NEURALTYPES_INSTRUMENT=1`` makes ``@typecheck`` write the checks into the functions
+themselves instead of putting a generated wrapper around them. A value that is not a switch value is refused.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, ContextDecorator
 from contextvars import ContextVar, Token
+from dataclasses import dataclass, fields
 from typing import Literal, NamedTuple
 
 import torch
+from beartype import BeartypeConf
+
+from ._beartype_bridge import DEFAULT_CONF
 
 __all__ = [
     "CHECKS_AVAILABLE",
-    "INSTRUMENT_BY_DEFAULT",
     "SwitchScopeError",
+    "TypecheckConf",
     "checks_enabled",
     "current_level",
     "disable_checks",
@@ -50,15 +54,113 @@ __all__ = [
 ]
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+_INSTRUMENT_BY_DEFAULT = False  # the wrapper: see TypecheckConf.instrument
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
 
 
-CHECKS_AVAILABLE: bool = not _env_flag("NEURALTYPES_DISABLE")
+def _switch_value(environ: Mapping[str, str], name: str) -> bool | None:
+    """The variable ``name`` read as a switch: None when it is unset or empty.
+
+    Raises:
+        ValueError: its value is neither on nor off (a typo must not silently leave a switch off).
+    """
+    value = environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in _ON or value in _OFF:
+        return value in _ON
+    raise ValueError(
+        f"environment variable {name}={environ[name]!r} is not a switch value: accepted are "
+        f"{'/'.join(_ON)} (on), {'/'.join(_OFF)} (off), or empty (the default)"
+    )
+
+
+class _FromEnvironment(NamedTuple):
+    enabled: bool
+    semantic_checks: bool
+    instrument: bool
+
+
+def _read_environment(environ: Mapping[str, str]) -> _FromEnvironment:
+    """The fields of ``TypecheckConf`` that the environment sets (see there); the library's defaults where unset."""
+    instrument = _switch_value(environ, "NEURALTYPES_INSTRUMENT")
+    no_instrument = _switch_value(environ, "NEURALTYPES_NO_INSTRUMENT")  # the earlier spelling, still accepted
+    if instrument is not None and no_instrument is not None and instrument == no_instrument:
+        raise ValueError(
+            f"environment variables NEURALTYPES_INSTRUMENT={environ['NEURALTYPES_INSTRUMENT']!r} and "
+            f"NEURALTYPES_NO_INSTRUMENT={environ['NEURALTYPES_NO_INSTRUMENT']!r} contradict each other: set one"
+        )
+    if instrument is None and no_instrument is not None:
+        instrument = not no_instrument
+    return _FromEnvironment(
+        enabled=not _switch_value(environ, "NEURALTYPES_DISABLE"),
+        semantic_checks=not _switch_value(environ, "NEURALTYPES_DISABLE_SEMANTIC"),
+        instrument=_INSTRUMENT_BY_DEFAULT if instrument is None else instrument,
+    )
+
+
+_ENVIRONMENT = _read_environment(os.environ)  # once, at import: raises here on a value that is not a switch value
+
+CHECKS_AVAILABLE: bool = _ENVIRONMENT.enabled
 """False when ``NEURALTYPES_DISABLE`` was set at import: ``@typecheck`` then returns functions unchanged."""
 
-INSTRUMENT_BY_DEFAULT: bool = not _env_flag("NEURALTYPES_NO_INSTRUMENT")
-"""False when ``NEURALTYPES_NO_INSTRUMENT`` was set at import: ``@typecheck`` then always uses wrappers."""
+
+@dataclass(frozen=True, slots=True)
+class TypecheckConf:
+    """How ``@typecheck`` checks: one frozen, hashable configuration, like beartype's ``BeartypeConf``.
+
+    ``@typecheck(instrument=True)`` and the decorator's other options are shorthands for
+    ``@typecheck(conf=TypecheckConf(instrument=True))``. A field left out takes the value the environment gave
+    when ``neuraltypes.runtime`` was imported (``TypecheckConf.from_environment(os.environ)`` then), else the
+    default below: ``TypecheckConf()`` is this process's default configuration.
+
+    Args:
+        beartype_conf: beartype's configuration for the ordinary (non-tensor) hints, and its ``violation_type``
+            for the exception class of failed checks.
+        skip_when_compiling: skip the checks while torch.compile traces (no graph break either way; off by
+            default, because checking at trace time is what turns bad shapes into guards).
+        ignore_collections: NeMo's option, for NeMo-style ports: True checks every tensor inside nested lists and
+            tuples against the port's type, whatever the nesting (NeMo's depth checks skipped).
+        instrument: write the checks into the function's own code where that is safe (no frame of ours per
+            call; tracebacks show the function's lines) instead of a generated wrapper around it. Off by default
+            (``NEURALTYPES_INSTRUMENT=1`` turns it on, ``NEURALTYPES_NO_INSTRUMENT=1`` off): it measured no faster
+            than the wrapper (``benchmarks/runtime_overhead.py``) and costs three to four times as much to build.
+        enabled: False makes ``@typecheck`` return functions unchanged. ``NEURALTYPES_DISABLE=1`` makes it False
+            for every decoration, whatever a conf says: the one switch that costs nothing.
+        semantic_checks: whether element-type checks are on in a thread that has not switched them
+            (``NEURALTYPES_DISABLE_SEMANTIC=1``: off). The switch belongs to the thread, not to a function, so it
+            is read from the default configuration alone; ``@typecheck`` refuses a conf that sets it otherwise (use
+            ``disable_semantic_checks()`` to switch).
+    """
+
+    beartype_conf: BeartypeConf = DEFAULT_CONF
+    skip_when_compiling: bool = False
+    ignore_collections: bool = False
+    instrument: bool = _ENVIRONMENT.instrument
+    enabled: bool = _ENVIRONMENT.enabled
+    semantic_checks: bool = _ENVIRONMENT.semantic_checks
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.beartype_conf, BeartypeConf):
+            raise TypeError(f"TypecheckConf(beartype_conf=...) takes a BeartypeConf, not {self.beartype_conf!r}")
+        for field in fields(self)[1:]:
+            value = getattr(self, field.name)
+            if not isinstance(value, bool):
+                raise TypeError(f"TypecheckConf({field.name}=...) takes True or False, not {value!r}")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> TypecheckConf:
+        """The configuration that ``environ`` sets: ``NEURALTYPES_DISABLE``, ``NEURALTYPES_DISABLE_SEMANTIC``,
+        ``NEURALTYPES_INSTRUMENT`` (or ``NEURALTYPES_NO_INSTRUMENT``); the library's defaults for the rest.
+
+        Each variable is a switch: 1/true/yes/on, 0/false/no/off (any case), or empty or unset for the default.
+
+        Raises:
+            ValueError: a variable has another value, naming it, its value and the accepted values; or the two
+                instrumentation variables contradict each other.
+        """
+        return cls(**_read_environment(environ)._asdict())
 
 
 Level = bool | Literal[1]
@@ -78,7 +180,7 @@ class _State(NamedTuple):
         return (True if self.semantic else 1) if self.checks else False
 
 
-_DEFAULT = _State(checks=True, semantic=not _env_flag("NEURALTYPES_DISABLE_SEMANTIC"))
+_DEFAULT = _State(checks=True, semantic=_ENVIRONMENT.semantic_checks)
 _BASE: ContextVar[_State] = ContextVar("neuraltypes_switch_base", default=_DEFAULT)
 """This context's state outside every ``with`` block: the defaults, unless ``set_checks_enabled`` changed them."""
 _BLOCKS: ContextVar[tuple[_Switch, ...]] = ContextVar("neuraltypes_switch_blocks", default=())

@@ -1,9 +1,11 @@
-"""The run-time checks' tests, run again with every function wrapped (``NEURALTYPES_NO_INSTRUMENT=1``).
+"""The run-time checks' tests, run again in the other form: instrumented wherever it can be
+(``NEURALTYPES_INSTRUMENT=1``).
 
-``@typecheck`` writes the checks into a function's own code where it can, and into a generated wrapper
-elsewhere (no source, a ``return`` inside ``try``/``with``, generators, late hints). Both forms must check the
-same things the same way, so the behaviour tests of the checks run here once more, in a fresh interpreter,
-with the wrapper everywhere.
+``@typecheck`` puts a generated wrapper around a function by default; with ``instrument=True`` it writes the
+checks into the function's own code where it can, and uses the wrapper elsewhere (no source, a ``return``
+inside ``try``/``with``, generators, late hints). Both forms must check the same things the same way, so the
+behaviour tests of the checks run here once more, in a fresh interpreter, with instrumentation asked for
+everywhere.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ BEHAVIOUR = [
 ]
 
 
-def test_every_function_wrapped_passes_the_same_tests() -> None:
-    environment = dict(os.environ, NEURALTYPES_NO_INSTRUMENT="1")
+def test_every_function_instrumented_where_it_can_be_passes_the_same_tests() -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "NEURALTYPES_NO_INSTRUMENT"}
+    environment["NEURALTYPES_INSTRUMENT"] = "1"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(f"tests/{name}" for name in BEHAVIOUR)],
         cwd=TESTS.parent,
@@ -39,7 +42,7 @@ def test_every_function_wrapped_passes_the_same_tests() -> None:
     assert " passed" in result.stdout and " failed" not in result.stdout
 
 
-def test_the_environment_variable_chooses_the_wrapper() -> None:
+def test_the_environment_variables_choose_the_form() -> None:
     probe = (
         "from torch import Tensor\n"
         "from neuraltypes import NT\n"
@@ -52,11 +55,11 @@ def test_the_environment_variable_chooses_the_wrapper() -> None:
         "print('_ntq_level' in typecheck(namespace['f']).__code__.co_freevars)\n"
     )
     outputs = []
-    for value in ("", "1"):
-        environment = dict(os.environ, NEURALTYPES_NO_INSTRUMENT=value)
+    for variables in ({}, {"NEURALTYPES_INSTRUMENT": "1"}, {"NEURALTYPES_NO_INSTRUMENT": "1"}):
+        environment = {key: value for key, value in os.environ.items() if "INSTRUMENT" not in key}
         result = subprocess.run(
-            [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, timeout=300
+            [sys.executable, "-c", probe], env={**environment, **variables}, capture_output=True, text=True, timeout=300
         )
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout.strip())
-    assert outputs == ["True", "False"]  # instrumented by default, wrapped with the variable set
+    assert outputs == ["False", "True", "False"]  # wrapped by default, instrumented when asked for
