@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report.rstrip())
         print(f"(exit status {status}, {time.perf_counter() - started:.1f} s)\n")
     wired_ok = results["wired_classifier.py"][0] == 0
-    caught = results["miswired_classifier.py"][0] == 1 and "[neural-type]" in results["miswired_classifier.py"][1]
+    status, report = results["miswired_classifier.py"]
+    caught = status == 1 and "[neural-type-argument]" in report
     print("the right wiring passes:", "yes" if wired_ok else "NO")
     print("the mistake is reported:", "yes" if caught else "NO")
     return 0 if wired_ok and caught else 1

@@ -81,7 +81,7 @@ def _show_wiring_mistake(model: KeywordClassifier, batch: AudioBatch) -> str:
     features = model.preprocessor(input_signal=batch.input_signal, length=batch.input_signal_length)
     try:
         # Deliberate, and mypy with the plugin reports it too; here the run-time check is on show.
-        model.decoder(encoder_output=features.processed_signal, length=features.processed_length)  # type: ignore[neural-type]
+        model.decoder(encoder_output=features.processed_signal, length=features.processed_length)  # type: ignore[neural-type-argument]
     except NeuralTypeError as error:
         return str(error)
     raise AssertionError("the run-time check let mel features into the classifier head")

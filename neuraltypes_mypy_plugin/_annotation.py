@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from mypy.plugin import AnalyzeTypeContext
 from mypy.types import (
@@ -18,57 +19,95 @@ from mypy.types import (
 from neuraltypes.core import normalize_dtype, parse_axes
 
 from ._carrier import ELEMENT_TYPE_FULLNAME, build_tensor, is_tensor_info, tensor_root_info
-from ._messages import NEURAL_TYPE
+from ._codes import ANNOTATION
+from ._messages import (
+    NOT_A_TENSOR,
+    NOT_AN_AXES_STRING,
+    NOT_AN_EXTRA,
+    TOO_FEW_ARGUMENTS,
+    erased_call,
+    two_dtypes,
+    two_element_types,
+    unreadable_annotation,
+)
 from ._names import NT_FULLNAME as NT_FULLNAME
 
-_USAGE = 'write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)'
+
+class _Unreadable(Exception):
+    """Why an annotation cannot be read; reported once, as the annotation's error."""
 
 
 def analyze_nt(ctx: AnalyzeTypeContext) -> Type:
     """The type-analyze hook for ``NT``: the carrier type, or ``Any`` with an error naming what is wrong."""
+    try:
+        return _carrier(ctx)
+    except _Unreadable as error:
+        ctx.api.fail(unreadable_annotation(str(error)), ctx.context, code=ANNOTATION)
+        return AnyType(TypeOfAny.from_error)
+
+
+def _carrier(ctx: AnalyzeTypeContext) -> Type:
     args = ctx.type.args
     if len(args) < 2:
-        return _cannot_read(ctx, f"NT needs at least a tensor type and an axes string: {_USAGE}")
+        raise _Unreadable(TOO_FEW_ARGUMENTS)
     tensor = get_proper_type(ctx.api.analyze_type(args[0]))
     if not isinstance(tensor, Instance) or not is_tensor_info(tensor.type):
-        return _cannot_read(ctx, f"NT's first argument must be torch.Tensor: {_USAGE}")
+        raise _Unreadable(NOT_A_TENSOR)
     spelling = _string_argument(ctx, args[1])
     if spelling is None:
-        return _cannot_read(ctx, f"NT's second argument must be an axes string: {_USAGE}")
+        raise _Unreadable(NOT_AN_AXES_STRING)
     try:
         parse_axes(spelling)
     except ValueError as error:
-        return _cannot_read(ctx, str(error).splitlines()[0])
-    element: Instance | None = None
-    dtype: str | None = None
-    for extra in args[2:]:
-        text = _string_argument(ctx, extra)
-        if text is not None:
-            if dtype is not None:
-                return _cannot_read(ctx, f'NT got two dtypes: "{dtype}" and "{text}"')
-            try:
-                dtype = normalize_dtype(text)
-            except ValueError as error:
-                return _cannot_read(ctx, str(error))
-            continue
-        called = _erased_call(extra)
-        if called is not None:
-            return _cannot_read(
-                ctx,
-                f"{called}(...) is a call, which mypy erases: write the class, {called}; "
-                "its parameters are checked at run time",
-            )
-        analyzed = get_proper_type(ctx.api.analyze_type(extra))
-        if isinstance(analyzed, AnyType):
-            return AnyType(TypeOfAny.from_error)
-        if not isinstance(analyzed, Instance) or not analyzed.type.has_base(ELEMENT_TYPE_FULLNAME):
-            return _cannot_read(ctx, f"NT's extra arguments are an ElementType subclass and a dtype string: {_USAGE}")
-        if element is not None:
-            return _cannot_read(ctx, f"NT got two element types: {element.type.name} and {analyzed.type.name}")
-        element = analyzed
+        raise _Unreadable(str(error).splitlines()[0]) from None
+    extras = _extras(ctx, args[2:])
+    if extras is None:
+        return AnyType(TypeOfAny.from_error)  # an element type mypy could not analyze: mypy reported it
+    element, dtype = extras
     tensor_info = tensor_root_info(tensor.type)
     str_type = ctx.api.named_type("builtins.str", [])
     return build_tensor(tensor_info, str_type, " ".join(spelling.split()), element, dtype)
+
+
+def _extras(ctx: AnalyzeTypeContext, extras: Sequence[Type]) -> tuple[Instance | None, str | None] | None:
+    """The element type and the dtype among ``NT``'s extra arguments, in either order; None when mypy could
+    not analyze one (it said why)."""
+    element: Instance | None = None
+    dtype: str | None = None
+    for extra in extras:
+        text = _string_argument(ctx, extra)
+        if text is not None:
+            if dtype is not None:
+                raise _Unreadable(two_dtypes(dtype, text))
+            dtype = _dtype(text)
+            continue
+        analyzed = _element_type(ctx, extra)
+        if analyzed is None:
+            return None
+        if element is not None:
+            raise _Unreadable(two_element_types(element.type.name, analyzed.type.name))
+        element = analyzed
+    return element, dtype
+
+
+def _dtype(text: str) -> str | None:
+    try:
+        return normalize_dtype(text)
+    except ValueError as error:
+        raise _Unreadable(str(error)) from None
+
+
+def _element_type(ctx: AnalyzeTypeContext, extra: Type) -> Instance | None:
+    """The ``ElementType`` subclass an extra argument names; None when mypy could not analyze it."""
+    called = _erased_call(extra)
+    if called is not None:
+        raise _Unreadable(erased_call(called))
+    analyzed = get_proper_type(ctx.api.analyze_type(extra))
+    if isinstance(analyzed, AnyType):
+        return None
+    if not isinstance(analyzed, Instance) or not analyzed.type.has_base(ELEMENT_TYPE_FULLNAME):
+        raise _Unreadable(NOT_AN_EXTRA)
+    return analyzed
 
 
 def _string_argument(ctx: AnalyzeTypeContext, arg: Type) -> str | None:
@@ -111,8 +150,3 @@ def _erased_call(arg: Type) -> str | None:
         return None
     match = re.fullmatch(r"Suggestion: use (\S+)\[\.\.\.\] instead of \S+\(\.\.\.\)", arg.note)
     return None if match is None else match.group(1)
-
-
-def _cannot_read(ctx: AnalyzeTypeContext, why: str) -> Type:
-    ctx.api.fail(f"Cannot read neural type annotation: {why}", ctx.context, code=NEURAL_TYPE)
-    return AnyType(TypeOfAny.from_error)

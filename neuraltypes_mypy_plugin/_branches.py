@@ -18,9 +18,11 @@ from mypy.types import Type
 from neuraltypes.core import axis_kind_of_name
 
 from ._carrier import has_unknown_kind, tensor_view
-from ._messages import NEURAL_TYPE
+from ._codes import OPERATION
+from ._function_sizes import FunctionSizes
+from ._messages import branches_disagree
 from ._returns import statements
-from ._shapes import FunctionSizes, kind_name
+from ._tokens import kind_name
 
 
 def check_branch(table: FunctionSizes, result: Type, ctx: FunctionContext | MethodContext) -> None:
@@ -40,7 +42,7 @@ def check_branch(table: FunctionSizes, result: Type, ctx: FunctionContext | Meth
     if len(seen) == 2:
         message = _disagreement(seen[0], seen[1])
         if message is not None:
-            ctx.api.fail(message, conditional, code=NEURAL_TYPE)
+            ctx.api.fail(message, conditional, code=OPERATION)
 
 
 def _branches(function: FuncItem) -> dict[int, tuple[Expression, int]]:
@@ -68,10 +70,7 @@ def _disagreement(first: Type, second: Type) -> str | None:
         return None
     if _kinds(x) == _kinds(y):
         return None
-    return (
-        f'Conditional expression gives "{a.axes}" in one branch and "{b.axes}" in the other: their axes are of '
-        "other kinds, so what follows depends on the condition; one branch takes the wrong axes"
-    )
+    return branches_disagree(a.axes, b.axes)
 
 
 def _kinds(tokens: list[str]) -> Counter[str] | None:

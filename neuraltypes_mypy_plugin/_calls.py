@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import NamedTuple
 
+from mypy.errorcodes import ErrorCode
 from mypy.nodes import Decorator, FuncDef, SymbolNode, TypeInfo
 from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, MethodSigContext
 from mypy.types import (
@@ -25,11 +26,12 @@ from mypy.types import (
     has_type_vars,
 )
 
+from ._arguments import assigned_type
 from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
+from ._codes import ARGUMENT, SIZE
 from ._matching import CallBindings, Mismatch, check_argument, substitute
-from ._messages import NEURAL_TYPE, argument_mismatch, size_clash
+from ._messages import argument_mismatch, size_clash
 from ._names import MODULE_FULLNAME
-from ._shapes import assigned_type
 
 
 class CallTarget(NamedTuple):
@@ -219,14 +221,19 @@ def check_call(
                 continue
             mismatch = check_argument(name, declared, found, bindings)
             if mismatch is not None:
-                ctx.api.fail(_message(target, name, declared, found, mismatch), ctx.context, code=NEURAL_TYPE)
+                message, code = _message(target, name, declared, found, mismatch)
+                ctx.api.fail(message, ctx.context, code=code)
                 return default_return
     return _result(target.result, default_return, bindings, ctx)
 
 
-def _message(target: CallTarget, name: str, declared: TensorView, found: TensorView, mismatch: Mismatch) -> str:
+def _message(
+    target: CallTarget, name: str, declared: TensorView, found: TensorView, mismatch: Mismatch
+) -> tuple[str, ErrorCode]:
+    """The message of an argument that does not fit, and its code: a size clash with an earlier argument, or a
+    neural type that does not fit the parameter."""
     if mismatch.axis is not None and mismatch.first is not None and mismatch.second is not None:
-        return size_clash(
+        clash = size_clash(
             target.name,
             name,
             mismatch.axis,
@@ -234,7 +241,8 @@ def _message(target: CallTarget, name: str, declared: TensorView, found: TensorV
             mismatch.first.argument,
             " ".join(mismatch.first.tokens),
         )
-    return argument_mismatch(target.name, name, declared, found, mismatch.why)
+        return clash, SIZE
+    return argument_mismatch(target.name, name, declared, found, mismatch.why), ARGUMENT
 
 
 def _result(

@@ -17,7 +17,10 @@ from mypy.types import AnyType, TypeOfAny
 from neuraltypes.core import Size
 
 from ._carrier import TensorView
-from ._shapes import FunctionSizes, kind_for, render, size_of, token_size
+from ._function_sizes import FunctionSizes
+from ._messages import interleaving_merge
+from ._sizes import size_of
+from ._tokens import kind_for, render, token_size
 from ._transforms import Call, Violation, constructor_argument, known_tokens, with_tokens
 
 _TOKEN = re.compile(r"\(|\)|\.\.\.|[A-Za-z_][A-Za-z0-9_]*|\d+")
@@ -197,8 +200,4 @@ def _check_merge_order(
         total, order = merged
         split = splits[total]
         if order != split and sorted(order) == sorted(split) and len(set(order)) == len(order):
-            raise Violation(
-                f"rearrange merges ({' '.join(axis.names)}) from pieces of sizes ({', '.join(order)}), but this "
-                f"function split that axis ({total}) into ({', '.join(split)}): the elements are interleaved; merge "
-                "the pieces in the order they were split"
-            )
+            raise Violation(interleaving_merge(axis.names, order, total, split))

@@ -23,6 +23,8 @@ from mypy.plugin import (
 from mypy.types import AnyType, CallableType, Type, get_proper_type
 
 from ._annotation import analyze_nt
+from ._arguments import assigned_type
+from ._attributes import member_attribute_hook
 from ._calls import (
     CallTarget,
     TargetMemo,
@@ -35,14 +37,15 @@ from ._calls import (
     relax_method,
 )
 from ._carrier import TensorView, is_tensor_info, make_tensor_generic, tensor_view
+from ._container_hooks import container_function_hook, container_method_hook
+from ._function_sizes import SizeAliases
 from ._idioms import map_result
-from ._members import container_function_hook, container_method_hook, member_attribute_hook
-from ._messages import revealed
+from ._messages import UNKNOWN_TO_MYPY, revealed
 from ._names import REVEAL_FULLNAME
 from ._operations import RuleIndex, attribute_result, function_result, function_result_of, method_result
 from ._overrides import check_forward_override, is_module_class
 from ._rules import Rule, load_rules
-from ._shapes import INT_OPERATORS, SizeAliases, assigned_type, int_arithmetic
+from ._sizes import INT_OPERATORS, int_arithmetic
 
 # Libraries whose functions and methods declare no neural types, and whose definitions do not change while mypy
 # (or its daemon) runs. Most names mypy asks about are theirs (torch's stubs included): the checker answers "no
@@ -124,7 +127,7 @@ class Checker:
                 return partial(
                     map_result, self._function_rule, partial(function_result_of, self._lookup, self._aliases)
                 )
-            return container_function_hook(fullname)  # zip(self.a, self.b), enumerate(self.h): see _members
+            return container_function_hook(fullname)  # zip(self.a, self.b), enumerate(self.h): see _container_hooks
         return partial(function_result, rule, self._lookup, aliases=self._aliases)
 
     def _method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], CallableType] | None:
@@ -139,14 +142,14 @@ class Checker:
             return partial(check_method_call, target)
         rule = self._rules.member_rule(fullname, self._lookup)
         if rule is None:
-            found = container_method_hook(fullname, self.method_hook)  # nn containers' items: see _members
+            found = container_method_hook(fullname, self.method_hook)  # nn containers' items: see _container_hooks
             return found if found is not None else self._forward_result(fullname)
         return partial(method_result, rule, self._lookup, aliases=self._aliases)
 
     def _attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         rule = self._rules.member_rule(fullname, self._lookup)
         if rule is None or not rule.is_attribute:
-            # module attributes left Any by an unchecked __init__, containers' items: see _members
+            # module attributes left Any by an unchecked __init__, containers' items: see _attributes
             return member_attribute_hook(fullname, self._lookup, _LIBRARIES)
         return partial(attribute_result, rule, self._lookup)
 
@@ -189,5 +192,5 @@ def reveal_neural_type(ctx: FunctionContext) -> Type:
     if view is None and original is not None:
         view = TensorView(original.info, None, None, None)  # a stale type, not trusted
     unknown = found is not None and isinstance(get_proper_type(found), AnyType)
-    ctx.api.msg.note("Neural type is unknown: mypy sees Any" if unknown else revealed(view), ctx.context)
+    ctx.api.msg.note(UNKNOWN_TO_MYPY if unknown else revealed(view), ctx.context)
     return ctx.default_return_type if found is None else found

@@ -21,15 +21,17 @@ from mypy.nodes import (
 from mypy.plugin import AttributeContext, CheckerPluginInterface, FunctionContext, MethodContext
 from mypy.types import AnyType, Instance, TupleType, Type, TypeOfAny, get_proper_type
 
+from ._arguments import Arguments, assigned_type, receiver_expression
 from ._branches import check_branch
 from ._carrier import TensorView, build_tensor, tensor_view, unknown_tensor
+from ._class_bodies import constructor_call
+from ._codes import OPERATION
+from ._function_sizes import SizeAliases
 from ._lookup import Lookup
-from ._members import constructor_call
-from ._messages import NEURAL_TYPE
 from ._names import TENSOR_FULLNAME
 from ._returns import check_returned
 from ._rules import Rule
-from ._shapes import Arguments, SizeAliases, assigned_type, receiver_expression, size_int
+from ._sizes import size_int
 from ._transforms import ArgumentValue, Call, Ints, Pieces, Result, Violation
 from ._vocabulary import apply
 
@@ -115,7 +117,7 @@ def attribute_result(rule: Rule, lookup: Lookup, ctx: AttributeContext) -> Type:
     try:
         result = apply(rule, call)
     except Violation as violation:
-        ctx.api.fail(str(violation), ctx.context, code=NEURAL_TYPE)
+        ctx.api.fail(str(violation), ctx.context, code=OPERATION)
         return ctx.default_attr_type
     return _typed(result, ctx.default_attr_type, ctx.api)
 
@@ -171,7 +173,7 @@ def _result(
     try:
         result = apply(rule, call)
     except Violation as violation:
-        ctx.api.fail(str(violation), ctx.context, code=NEURAL_TYPE)
+        ctx.api.fail(str(violation), ctx.context, code=OPERATION)
         return fallback
     typed = _typed(result, fallback, ctx.api)
     if items is None and result == sources[0] and isinstance(result, TensorView):
@@ -204,7 +206,7 @@ def _fallback(rule: Rule, lookup: Lookup, default: Type) -> Type:
 def module_constructor(ctx: FunctionContext | MethodContext) -> CallExpr | None:
     """The call that built the module being called: ``self.glu(x)`` -> ``nn.GLU(dim=1)`` from ``__init__``; for an
     item of an ``nn.Sequential``, the item's own construction, which the chain hands over with the API."""
-    construction = getattr(ctx.api, "construction", None)  # an item of an nn.Sequential (see _members)
+    construction = getattr(ctx.api, "construction", None)  # an item of an nn.Sequential (see _container_hooks)
     if isinstance(construction, CallExpr):
         return construction
     context = ctx.context

@@ -12,8 +12,9 @@ from mypy.plugin import ClassDefContext
 from mypy.types import CallableType, Type, UnboundType
 
 from ._calls import neural, signature_of
+from ._codes import OVERRIDE
 from ._matching import CallBindings, check_argument
-from ._messages import NEURAL_TYPE, describe, reason
+from ._messages import narrowed_input, widened_output
 from ._names import MODULE_FULLNAME
 
 
@@ -34,10 +35,10 @@ def check_forward_override(ctx: ClassDefContext) -> None:
         return
     where: Context = own.node if isinstance(own.node, FuncBase) else ctx.cls
     for message in _narrowed_inputs(child_signature, parent_signature, parent.name):
-        ctx.api.fail(message, where, code=NEURAL_TYPE)
+        ctx.api.fail(message, where, code=OVERRIDE)
     widened = _widened_output(child_signature, parent_signature, parent.name)
     if widened is not None:
-        ctx.api.fail(widened, where, code=NEURAL_TYPE)
+        ctx.api.fail(widened, where, code=OVERRIDE)
 
 
 def _analyzed(ctx: ClassDefContext, signature: CallableType | None) -> CallableType | None:
@@ -68,11 +69,7 @@ def _narrowed_inputs(child: CallableType, parent: CallableType, parent_name: str
             continue
         mismatch = check_argument(name or str(index), child_view, parent_view, CallBindings())
         if mismatch is not None:
-            messages.append(
-                f'Argument "{name}" of "forward" is incompatible with supertype "{parent_name}": '
-                f"it accepts {describe(child_view)}, the supertype accepts {describe(parent_view)} "
-                f"({reason(mismatch.why, child_view, parent_view)})"
-            )
+            messages.append(narrowed_input(name, parent_name, child_view, parent_view, mismatch.why))
     return messages
 
 
@@ -89,8 +86,4 @@ def _widened_output(child: CallableType, parent: CallableType, parent_name: str)
     mismatch = check_argument("return", parent_view, child_view, CallBindings())
     if mismatch is None:
         return None
-    return (
-        f'Return type of "forward" is incompatible with supertype "{parent_name}": '
-        f"it returns {describe(child_view)}, the supertype returns {describe(parent_view)} "
-        f"({reason(mismatch.why, parent_view, child_view)})"
-    )
+    return widened_output(parent_name, child_view, parent_view, mismatch.why)

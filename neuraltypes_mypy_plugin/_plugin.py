@@ -25,6 +25,8 @@ from mypy.plugin import (
 )
 from mypy.types import CallableType, Type
 
+# The error codes, registered with mypy as the plugin loads: mypy checks the codes its configuration names then.
+from . import _codes as _codes
 from ._config import PluginConfigError, default_rule_dirs, rebinding_allowed, rule_files, user_rule_dirs
 from ._names import NT_FULLNAME, TENSOR_FULLNAME
 from ._version import PLUGIN_ALWAYS_TRUE, cache_key

@@ -1,13 +1,12 @@
 """Transforms that move elements between axes: sizes, ``view``/``reshape``, ``flatten``, ``split``, indexing ...
 
-Each reads the source's axis tokens and the call's size arguments (``_shapes``) and gives the result's tokens;
+Each reads the source's axis tokens and the call's size arguments (``_arguments``) and gives the result's tokens;
 the element type and dtype are kept (a reshape does not change what the numbers mean). The size arithmetic and
 the reading of a reshape as runs of axes are the core's (``neuraltypes.core._sizes``).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 
 from mypy.nodes import EllipsisExpr, Expression, IntExpr, ListExpr, NameExpr, SliceExpr, TupleExpr, UnaryExpr
@@ -15,8 +14,12 @@ from mypy.types import Instance, Type, get_proper_type
 
 from neuraltypes.core import Misordered, Size, infer_size, product, provably_different, reshape_groups
 
+from ._arguments import Arguments
 from ._carrier import UNKNOWN_AXIS, TensorView
-from ._shapes import INT_FULLNAME, Arguments, independent_axes, kind_for, kind_name, render, size_of, token_size
+from ._function_sizes import independent_axes
+from ._messages import elements_not_kept, misordered_reshape
+from ._sizes import INT_FULLNAME, size_of
+from ._tokens import kind_for, kind_name, render, token_size
 from ._transforms import Call, Ints, Pieces, Violation, known_tokens, position_in, with_tokens
 
 
@@ -63,14 +66,10 @@ def reshaped(
         target[at] = infer_size(source_sizes, [None if i == at else s for i, s in enumerate(target)], at)
     before, after = product(source_sizes), product(target)
     if before is not None and after is not None and provably_different(before, after, independent):
-        shape = ", ".join("?" if size is None else str(size) for size in target)
-        raise Violation(
-            f'{what} of "{" ".join(tokens)}" to ({shape}) does not keep the number of elements: {before} '
-            f"elements become {after}"
-        )
+        raise Violation(elements_not_kept(what, tokens, target, before, after))
     groups = reshape_groups(source_sizes, target)
     if isinstance(groups, Misordered):
-        raise Violation(_misordered(what, tokens, target, groups))
+        raise Violation(misordered_reshape(what, tokens, target, groups))
     if groups is None:
         return with_tokens(source, [render(None, size) for size in target])
     result: list[str] = []
@@ -85,23 +84,6 @@ def reshaped(
             continue
         result.extend(render(kind_for(target[j], pieces), target[j]) for j in group.target)
     return with_tokens(source, result)
-
-
-def _misordered(what: str, tokens: Sequence[str], target: Sequence[Size | None], misorder: Misordered) -> str:
-    shape = ", ".join("?" if size is None else str(size) for size in target)
-    made = [
-        f"{target[j]} from {' and '.join(f'{tokens[s]!r}' for s in sources)}"
-        for j, sources in zip(misorder.target, misorder.sources, strict=True)
-        if len(sources) > 1 or any(b < a for a, b in itertools.pairwise(sources))
-    ] or [
-        f"{target[j]} from {' and '.join(repr(tokens[s]) for s in sources)}"
-        for j, sources in zip(misorder.target, misorder.sources, strict=True)
-    ]
-    return (
-        f'{what} of "{" ".join(tokens)}" to ({shape}) takes its axes out of order: {"; ".join(made)}, which are not '
-        "adjacent in that order, so elements move between axes without an error; move the axes next to each "
-        "other first (e.g. .transpose(1, 2).contiguous())"
-    )
 
 
 def flatten(rule: object, call: Call) -> TensorView | None:

@@ -35,9 +35,10 @@ from mypy.plugin import FunctionContext, MethodContext
 from mypy.types import CallableType, TupleType, Type, get_proper_type
 
 from ._carrier import parse_spelling, tensor_view
+from ._codes import OPERATION
 from ._contractions import why_apart
-from ._messages import NEURAL_TYPE
-from ._shapes import FunctionSizes
+from ._function_sizes import FunctionSizes
+from ._messages import returned_axis, returned_rank
 
 
 def check_returned(table: FunctionSizes, result: Type, ctx: FunctionContext | MethodContext) -> None:
@@ -53,7 +54,7 @@ def check_returned(table: FunctionSizes, result: Type, ctx: FunctionContext | Me
     declared, where = target
     mismatch = _mismatch(result, declared, table.independent)
     if mismatch is not None:
-        ctx.api.fail(mismatch, where, code=NEURAL_TYPE)
+        ctx.api.fail(mismatch, where, code=OPERATION)
 
 
 def _returned_values(function: FuncItem) -> dict[int, tuple[Type, Expression]]:
@@ -139,9 +140,9 @@ def _mismatch(found: Type, declared: Type, independent: frozenset[str]) -> str |
         return None
     a, b = got.axes.split(), want.axes.split()
     if len(a) != len(b):
-        return f'Returns "{got.axes}" where "{want.axes}" is declared: {len(a)} axes, not {len(b)}'
+        return returned_rank(got.axes, want.axes, len(a), len(b))
     for index, (x, y) in enumerate(zip(a, b, strict=True)):
         why = why_apart(x, y, independent)
         if why is not None:
-            return f'Returns "{got.axes}" where "{want.axes}" is declared: axis {index} "{x}" faces "{y}": {why}'
+            return returned_axis(got.axes, want.axes, index, x, y, why)
     return None

@@ -18,12 +18,12 @@ from neuraltypes.core import AxisType
 
 from ._carrier import UNKNOWN_AXIS, TensorView, parse_spelling
 from ._rules import Rule
-from ._shapes import int_literal
+from ._sizes import int_literal
 
 if TYPE_CHECKING:
     from neuraltypes.core import Size
 
-    from ._shapes import Arguments
+    from ._arguments import Arguments
 
 ArgumentValue = int | str | bool | tuple[int, ...] | None
 

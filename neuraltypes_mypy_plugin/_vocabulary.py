@@ -7,10 +7,11 @@ from typing import Any
 
 from neuraltypes.core import AxisKind, axis_kind_of_name
 
-from . import _contractions, _einops, _reshapes
+from . import _broadcasting, _contractions, _einops, _layers, _losses, _reshapes
 from ._carrier import TensorView
+from ._messages import over_the_batch
 from ._rules import Rule
-from ._shapes import kind_name
+from ._tokens import kind_name
 from ._transforms import MEANING_KEPT, Call, Result, Violation, apply_basic, finish, known_tokens
 
 _EXTENDED: dict[str, Callable[[Any, Call], Result]] = {
@@ -32,24 +33,24 @@ _EXTENDED: dict[str, Callable[[Any, Call], Result]] = {
     "RMatmul": _contractions.reflected_matmul,
     "Attention": _contractions.attention,
     "MultiheadAttention": _contractions.multihead_attention,
-    "CtcLoss": _contractions.ctc_loss,
-    "Glu": _contractions.glu,
-    "MaskedFill": _contractions.masked_fill,
-    "Convolution": _contractions.convolution,
-    "Concat": _contractions.concat,
-    "Linear": _contractions.linear,
-    "Embedding": _contractions.embedding,
-    "Arange": _contractions.arange,
-    "Factory": _contractions.factory,
-    "Broadcast": _contractions.broadcast,
-    "RBroadcast": _contractions.reflected_broadcast,
-    "Compare": _contractions.compare,
+    "CtcLoss": _losses.ctc_loss,
+    "Glu": _layers.glu,
+    "MaskedFill": _broadcasting.masked_fill,
+    "Convolution": _layers.convolution,
+    "Concat": _broadcasting.concat,
+    "Linear": _layers.linear,
+    "Embedding": _layers.embedding,
+    "Arange": _layers.arange,
+    "Factory": _layers.factory,
+    "Broadcast": _broadcasting.broadcast,
+    "RBroadcast": _broadcasting.reflected_broadcast,
+    "Compare": _broadcasting.compare,
     "Einsum": _contractions.einsum,
-    "CrossEntropy": _contractions.cross_entropy,
-    "NllLoss": _contractions.nll_loss,
-    "TopK": _contractions.top_k,
-    "Sample": _contractions.sample,
-    "Sort": _contractions.sort,
+    "CrossEntropy": _losses.cross_entropy,
+    "NllLoss": _losses.nll_loss,
+    "TopK": _losses.top_k,
+    "Sample": _losses.sample,
+    "Sort": _losses.sort,
 }
 
 # Transforms that read their meaning from the rule's element type themselves (results in a tuple, or indices).
@@ -66,13 +67,9 @@ def _check_batch_axis(rule: Rule, call: Call) -> None:
     dim = call.argument("dim") if tokens is not None else None
     if tokens is None or isinstance(dim, bool) or not isinstance(dim, int) or not -len(tokens) <= dim < len(tokens):
         return
-    token = tokens[dim]
-    kind = kind_name(token)
+    kind = kind_name(tokens[dim])
     if kind is not None and axis_kind_of_name(kind) is AxisKind.Batch:
-        raise Violation(
-            f'{name} over axis {dim} ("{token}") of "{" ".join(tokens)}" runs across the examples of a batch; '
-            "name the axis of the classes (dim=-1)"
-        )
+        raise Violation(over_the_batch(name, dim, tokens))
 
 
 def apply(rule: Rule, call: Call) -> Result:

@@ -55,7 +55,7 @@ def test_mypy_with_the_plugin_reports_the_miswired_model_at_its_line() -> None:
         'miswired_classifier.py:34: error: Argument "encoder_output" to "forward" of "ClassificationDecoder" has '
         'incompatible neural type NT[Tensor, "B D T", MelSpectrogramType, "float"]; expected '
         'NT[Tensor, "B D T", EncodedRepresentation, "float"] (elements are MelSpectrogramType, not '
-        "EncodedRepresentation)  [neural-type]"
+        "EncodedRepresentation)  [neural-type-argument]"
     )
     assert lines[1] == "Found 1 error in 1 file (checked 1 source file)"
 

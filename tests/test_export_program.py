@@ -122,7 +122,7 @@ def test_tuple_and_named_tuple_outputs_are_checked_port_by_port() -> None:
 def test_the_run_time_check_runs_while_exporting() -> None:
     class Miswired(NeuralModule):
         def forward(self, x: NT[Tensor, "B T", "float"]) -> NT[Tensor, "B T", "float"]:
-            return x.transpose(0, 1)  # type: ignore[neural-type]  # (the mistake under test)
+            return x.transpose(0, 1)  # type: ignore[neural-type-operation]  # (the mistake under test)
 
     with pytest.raises(NeuralTypeError, match=r"Miswired.forward"):
         export_program(Miswired(), (torch.ones(2, 3),))
@@ -131,7 +131,7 @@ def test_the_run_time_check_runs_while_exporting() -> None:
 def test_an_output_that_is_not_the_declared_size_is_named() -> None:
     class Longer(NeuralModule):
         def forward(self, x: NT[Tensor, "B T", "float"]) -> NT[Tensor, "B T", "float"]:
-            return torch.cat([x, x[:, :1]], 1)  # type: ignore[neural-type]  # (the mistake under test)
+            return torch.cat([x, x[:, :1]], 1)  # type: ignore[neural-type-operation]  # (the mistake under test)
 
     with (
         disable_checks(),  # the run-time check would catch it first, while tracing

@@ -161,7 +161,7 @@ def test_after_the_editable_install_mypy_in_a_project_of_ones_own_finds_and_chec
     )
     errors = [line for line in done.stdout.splitlines() if ": error:" in line]
     assert [line.split(":")[:2] for line in errors] == [["model.py", str(number)] for number in mistakes], done.stdout
-    assert all(line.endswith("[neural-type]") for line in errors), done.stdout
+    assert all(line.endswith("[neural-type-argument]") for line in errors), done.stdout
     assert "axes transposed" in errors[0] and "elements are LogitsType, not ProbsType" in errors[1]
 
     # Python itself still imports from the source folders (tracebacks and debuggers show the files one edits),

@@ -36,7 +36,7 @@ TRANSPOSED = Report(
     7,
     "E",
     'Argument "x" to "encode" has incompatible neural type NT[Tensor, "B T C", EncodedRepresentation]; '
-    'expected NT[Tensor, "B C T", EncodedRepresentation] (axes transposed)  [neural-type]',
+    'expected NT[Tensor, "B C T", EncodedRepresentation] (axes transposed)  [neural-type-argument]',
 )
 
 

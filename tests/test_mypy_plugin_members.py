@@ -20,7 +20,7 @@ from mypy.modulefinder import BuildSource
 from mypy.nodes import CallExpr, IntExpr, RefExpr, TypeInfo
 from mypy.options import Options
 
-from neuraltypes_mypy_plugin._members import constructor_call
+from neuraltypes_mypy_plugin._class_bodies import constructor_call
 
 sys.path.insert(0, str(Path(__file__).parent / "mypy"))
 from _harness import CACHE, HERE, Report, run_mypy
@@ -54,7 +54,7 @@ MISWIRED = Report(
     20,
     "E",
     'Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; '
-    'expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]',
+    'expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]',
 )
 
 

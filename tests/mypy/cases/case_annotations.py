@@ -30,47 +30,47 @@ def plain(x: Tensor) -> None:
     reveal_type(x)  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
 
 
-def not_an_element(x: NT[Tensor, "B T", int]) -> None:  # E: Cannot read neural type annotation: NT's extra arguments are an ElementType subclass and a dtype string: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type]
+def not_an_element(x: NT[Tensor, "B T", int]) -> None:  # E: Cannot read neural type annotation: NT's extra arguments are an ElementType subclass and a dtype string: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type-annotation]
     pass
 
 
-def bad_axes(x: NT[Tensor, "B, T"]) -> None:  # E: Cannot read neural type annotation: invalid axes 'B, T': expected a space between axes (not a comma) at column 2, found ','  [neural-type]
+def bad_axes(x: NT[Tensor, "B, T"]) -> None:  # E: Cannot read neural type annotation: invalid axes 'B, T': expected a space between axes (not a comma) at column 2, found ','  [neural-type-annotation]
     pass
 
 
-def bad_dtype(x: NT[Tensor, "B T", "floaty"]) -> None:  # E: Cannot read neural type annotation: unknown dtype 'floaty': expected a family (bool, complex, float, int, number, sint, uint) or a name such as 'float32'; did you mean 'float'?  [neural-type]
+def bad_dtype(x: NT[Tensor, "B T", "floaty"]) -> None:  # E: Cannot read neural type annotation: unknown dtype 'floaty': expected a family (bool, complex, float, int, number, sint, uint) or a name such as 'float32'; did you mean 'float'?  [neural-type-annotation]
     pass
 
 
-def element_type_as_a_string(x: NT[Tensor, "B T", "LogitType"]) -> None:  # E: Cannot read neural type annotation: unknown dtype 'LogitType': did you mean the element type LogitsType? Write the class LogitsType, not a string  [neural-type]
+def element_type_as_a_string(x: NT[Tensor, "B T", "LogitType"]) -> None:  # E: Cannot read neural type annotation: unknown dtype 'LogitType': did you mean the element type LogitsType? Write the class LogitsType, not a string  [neural-type-annotation]
     pass
 
 
-def no_axes(x: NT[Tensor]) -> None:  # E: Cannot read neural type annotation: NT needs at least a tensor type and an axes string: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type]
+def no_axes(x: NT[Tensor]) -> None:  # E: Cannot read neural type annotation: NT needs at least a tensor type and an axes string: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type-annotation]
     pass
 
 
-def not_a_tensor(x: NT[int, "B T"]) -> None:  # E: Cannot read neural type annotation: NT's first argument must be torch.Tensor: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type]
+def not_a_tensor(x: NT[int, "B T"]) -> None:  # E: Cannot read neural type annotation: NT's first argument must be torch.Tensor: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type-annotation]
     pass
 
 
-def silenced(x: NT[Tensor, "B T", int]) -> None:  # type: ignore[neural-type]
+def silenced(x: NT[Tensor, "B T", int]) -> None:  # type: ignore[neural-type-annotation]
     pass
 
 
-def element_with_parameters(x: NT[Tensor, "B T", AudioSignal(16000)]) -> None:  # E: Cannot read neural type annotation: AudioSignal(...) is a call, which mypy erases: write the class, AudioSignal; its parameters are checked at run time  [neural-type]
+def element_with_parameters(x: NT[Tensor, "B T", AudioSignal(16000)]) -> None:  # E: Cannot read neural type annotation: AudioSignal(...) is a call, which mypy erases: write the class, AudioSignal; its parameters are checked at run time  [neural-type-annotation]
     pass
 
 
-def axes_not_a_string(x: NT[Tensor, 3]) -> None:  # E: Cannot read neural type annotation: NT's second argument must be an axes string: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type]
+def axes_not_a_string(x: NT[Tensor, 3]) -> None:  # E: Cannot read neural type annotation: NT's second argument must be an axes string: write NT[Tensor, "B T C", ElementType, "dtype"] (element type and dtype optional)  [neural-type-annotation]
     pass
 
 
-def two_dtypes(x: NT[Tensor, "B", "float", "int"]) -> None:  # E: Cannot read neural type annotation: NT got two dtypes: "float" and "int"  [neural-type]
+def two_dtypes(x: NT[Tensor, "B", "float", "int"]) -> None:  # E: Cannot read neural type annotation: NT got two dtypes: "float" and "int"  [neural-type-annotation]
     pass
 
 
-def two_elements(x: NT[Tensor, "B", LogitsType, EncodedRepresentation]) -> None:  # E: Cannot read neural type annotation: NT got two element types: LogitsType and EncodedRepresentation  [neural-type]
+def two_elements(x: NT[Tensor, "B", LogitsType, EncodedRepresentation]) -> None:  # E: Cannot read neural type annotation: NT got two element types: LogitsType and EncodedRepresentation  [neural-type-annotation]
     pass
 
 

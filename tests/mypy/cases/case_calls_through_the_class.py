@@ -44,11 +44,11 @@ def through_the_class(
     Wrapped.forward(wrapped, x)
     cls.forward(encoder, x)
     Encoder.__call__(encoder, x)
-    Encoder.forward(encoder, transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
-    Encoder.forward(encoder, x=logits)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type]
-    Wrapped.forward(wrapped, transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
-    cls.forward(encoder, transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
-    Encoder.__call__(encoder, transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+    Encoder.forward(encoder, transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
+    Encoder.forward(encoder, x=logits)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type-argument]
+    Wrapped.forward(wrapped, transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
+    cls.forward(encoder, transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
+    Encoder.__call__(encoder, transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
     Encoder.forward(x, x)  # E: Argument 1 to "forward" of "Encoder" has incompatible type "Tensor[Literal['B T D'], EncodedRepresentation]"; expected "Encoder"  [arg-type]
     Encoder.forward(encoder)  # E: Missing positional argument "x" in call to "forward" of "Encoder"  [call-arg]
     Encoder.forward(encoder, x, x)  # E: Too many arguments for "forward" of "Encoder"  [call-arg]
@@ -58,15 +58,15 @@ def needs_64(x: NT[Tensor, "B C:64 T"]) -> None: ...
 
 
 def results_are_spelled_with_the_call_sizes(encoder: Encoder, x: NT[Tensor, "B T D:80"]) -> None:
-    needs_64(Encoder.features_first(encoder, x))  # E: Argument "x" to "needs_64" has incompatible neural type NT[Tensor, "B D:80 T"]; expected NT[Tensor, "B C:64 T"] (axis sizes differ)  [neural-type]
+    needs_64(Encoder.features_first(encoder, x))  # E: Argument "x" to "needs_64" has incompatible neural type NT[Tensor, "B D:80 T"]; expected NT[Tensor, "B C:64 T"] (axis sizes differ)  [neural-type-argument]
 
 
 def class_and_static_methods_bind_alike(encoder: Encoder, logits: NT[Tensor, "B T vocab", LogitsType]) -> None:
     Encoder.score(logits.softmax(-1))
     Encoder.normalize(logits.softmax(-1))
-    Encoder.score(logits)  # E: Argument "probs" to "score" of "Encoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type]
-    encoder.score(logits)  # E: Argument "probs" to "score" of "Encoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type]
-    Encoder.normalize(logits)  # E: Argument "probs" to "normalize" of "Encoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type]
+    Encoder.score(logits)  # E: Argument "probs" to "score" of "Encoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type-argument]
+    encoder.score(logits)  # E: Argument "probs" to "score" of "Encoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type-argument]
+    Encoder.normalize(logits)  # E: Argument "probs" to "normalize" of "Encoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type-argument]
 
 
 def on_an_instance_as_before(
@@ -74,8 +74,8 @@ def on_an_instance_as_before(
 ) -> None:
     reveal_type(encoder.forward(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
     reveal_type(encoder(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
-    encoder.forward(transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
-    encoder(transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+    encoder.forward(transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
+    encoder(transposed)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
     encoder(encoder, x)  # E: Too many arguments for "forward" of "Encoder"  [call-arg]  # E: Argument 1 to "forward" of "Encoder" has incompatible type "Encoder"; expected "Tensor[Any, Any]"  [arg-type]
 
 
@@ -85,5 +85,5 @@ class Child(Encoder):
         # element types, and kinds where the tensor's type came from an annotation (not from an operation).
         super().forward(x)
         super().forward(x.transpose(1, 2))  # not seen: the result of an operation leaves mypy its kinds unknown
-        Encoder.forward(self, x.transpose(1, 2))  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+        Encoder.forward(self, x.transpose(1, 2))  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         return Encoder.forward(self, x)

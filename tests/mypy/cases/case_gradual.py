@@ -36,4 +36,4 @@ def maybe(x: Features | None) -> None: ...
 def optional_typed(x: Features | None, logits: NT[Tensor, "B T C", LogitsType]) -> None:
     maybe(x)
     maybe(None)
-    maybe(logits)  # E: Argument "x" to "maybe" has incompatible neural type NT[Tensor, "B T C", LogitsType]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type]
+    maybe(logits)  # E: Argument "x" to "maybe" has incompatible neural type NT[Tensor, "B T C", LogitsType]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type-argument]

@@ -59,12 +59,12 @@ class Model(nn.Module):
 
     def forward(self, x: Features, t: Transposed) -> None:
         reveal_type(self.block)  # N: Revealed type is "case_members.Block"
-        self.block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+        self.block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         self.block(x)
         reveal_neural_type(self.proj(x))  # N: Neural type is NT[Tensor, "B T ?:C"]
         reveal_type(self.head(self.block(x)))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
-        self.head(t)  # E: Argument "x" to "forward" of "Head" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
-        self.first(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+        self.head(t)  # E: Argument "x" to "forward" of "Head" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
+        self.first(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         reveal_type(self.second)  # N: Revealed type is "case_members.Head"
         reveal_type(self.tied)  # N: Revealed type is "torch.nn.modules.linear.Linear"
         # An attribute of a module built here is read the same way; what torch declares reads as before (Any).
@@ -88,7 +88,7 @@ class Child(Model):
     """Inherits the attributes of Model's __init__."""
 
     def forward(self, x: Features, t: Transposed) -> None:
-        self.block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+        self.block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
 
 
 class Replacing(Model):
@@ -104,7 +104,7 @@ class Replacing(Model):
 
 
 def from_outside(model: Model, t: Transposed) -> None:
-    model.block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+    model.block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
 
 
 class Stack(nn.Module):
@@ -128,7 +128,7 @@ class Stack(nn.Module):
     def forward(self, x: Features, t: Transposed) -> None:
         for block in self.blocks:
             reveal_type(block)  # N: Revealed type is "case_members.Block"
-            block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+            block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         reveal_type(self.blocks[0])  # N: Revealed type is "case_members.Block"
         reveal_type(self.blocks[1:])  # N: Revealed type is "torch.nn.modules.container.ModuleList"
         for block in self.blocks[1:]:
@@ -143,7 +143,7 @@ class Stack(nn.Module):
             reveal_type(module)  # N: Revealed type is "Any"
         for block, head in self.layers:
             reveal_type(head)  # N: Revealed type is "case_members.Head"
-            head(t)  # E: Argument "x" to "forward" of "Head" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+            head(t)  # E: Argument "x" to "forward" of "Head" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         for layer in self.layers:
             layer.parameters()
             reveal_type(layer[0])  # N: Revealed type is "case_members.Block"
@@ -154,9 +154,9 @@ class Stack(nn.Module):
 
     def sequential(self, x: Features, t: Transposed) -> None:
         reveal_neural_type(self.net(x))  # N: Neural type is NT[Tensor, "B T C", EncodedRepresentation]
-        self.net(t)  # E: Argument "x" to "forward" of "Block" (item 1 of "net") has incompatible neural type NT[Tensor, "B C ?:C"]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes differ)  [neural-type]
+        self.net(t)  # E: Argument "x" to "forward" of "Block" (item 1 of "net") has incompatible neural type NT[Tensor, "B C ?:C"]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes differ)  [neural-type-argument]
         reveal_type(self.to_logits(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
-        self.to_logits(t)  # E: Argument "x" to "forward" of "Block" (item 0 of "to_logits") has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+        self.to_logits(t)  # E: Argument "x" to "forward" of "Block" (item 0 of "to_logits") has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         reveal_type(self.net[0])  # N: Revealed type is "torch.nn.modules.linear.Linear"
         reveal_type(self.named.fc)  # N: Revealed type is "torch.nn.modules.linear.Linear"
         reveal_type(self.spread)  # N: Revealed type is "Any"
@@ -165,8 +165,8 @@ class Stack(nn.Module):
     def dicts(self, x: Features, t: Transposed) -> None:
         reveal_type(self.heads.logits)  # N: Revealed type is "case_members.Head"
         reveal_type(self.heads["block"])  # N: Revealed type is "case_members.Block"
-        self.heads.logits(t)  # E: Argument "x" to "forward" of "Head" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+        self.heads.logits(t)  # E: Argument "x" to "forward" of "Head" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         reveal_type(self.heads.unknown)  # N: Revealed type is "Any"
         for block in self.nested.blocks:
-            block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+            block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         reveal_type(self.nested["head"](x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"

@@ -36,7 +36,7 @@ class Untyped(nn.Module):
         reveal_type(self.block)  # N: Revealed type is "case_members_checked.Block"
         reveal_type(self.block.training)  # N: Revealed type is "bool"
         for block in self.blocks:
-            block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+            block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         reveal_type(self.net(x))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
         reveal_type(self.heads["logits"])  # N: Revealed type is "case_members_checked.Head"
         for module in self.annotated:
@@ -53,7 +53,7 @@ class Typed(nn.Module):
 
     def forward(self, x: Features, t: Transposed) -> None:
         for block in self.blocks:
-            block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+            block(t)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         reveal_type(self.blocks_too)  # N: Revealed type is "torch.nn.modules.container.ModuleList"
         for block in self.blocks_too:  # mypy inferred blocks_too from self.blocks, items included
             reveal_type(block)  # N: Revealed type is "case_members_checked.Block"

@@ -112,6 +112,6 @@ class GPT(nn.Module):
 
     def planted_mistakes(self, idx: Tokens, x: Hidden) -> None:
         for block in self.transformer.h:
-            block(idx)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B T", LabelsType, "int64"]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LabelsType, not EncodedRepresentation)  [neural-type]
-        self.transformer.h[0](x.transpose(1, 2))  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
-        self.transformer["h"][-1].attn(x.transpose(1, 2))  # E: Argument "x" to "forward" of "CausalSelfAttention" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+            block(idx)  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B T", LabelsType, "int64"]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LabelsType, not EncodedRepresentation)  [neural-type-argument]
+        self.transformer.h[0](x.transpose(1, 2))  # E: Argument "x" to "forward" of "Block" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
+        self.transformer["h"][-1].attn(x.transpose(1, 2))  # E: Argument "x" to "forward" of "CausalSelfAttention" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]

@@ -30,13 +30,13 @@ class Model(nn.Module):
         logits = self.encoder(x.transpose(1, 2))
         reveal_type(logits)  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
         self.decoder(logits)
-        self.decoder.score(logits)  # E: Argument "probs" to "score" of "Decoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type]
-        self.encoder(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
-        self.encoder.forward(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+        self.decoder.score(logits)  # E: Argument "probs" to "score" of "Decoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type-argument]
+        self.encoder(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
+        self.encoder.forward(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
         self.decoder(self.plain(x))
         Decoder.normalize(logits.softmax(-1))
-        self.decoder.normalize(logits)  # E: Argument "probs" to "normalize" of "Decoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type]
-        return self.decoder(self.encoder(x=x))  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+        self.decoder.normalize(logits)  # E: Argument "probs" to "normalize" of "Decoder" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", ProbsType] (elements are LogitsType, not ProbsType)  [neural-type-argument]
+        return self.decoder(self.encoder(x=x))  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
 
 
 class Wrapped(Encoder):
@@ -44,5 +44,5 @@ class Wrapped(Encoder):
 
 
 def call_subclass(m: Wrapped, x: NT[Tensor, "B T C", LogitsType]) -> None:
-    m(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B T C", LogitsType]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type]
-    m(x, x)  # E: Too many arguments for "forward" of "Encoder"  [call-arg]  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B T C", LogitsType]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type]
+    m(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B T C", LogitsType]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type-argument]
+    m(x, x)  # E: Too many arguments for "forward" of "Encoder"  [call-arg]  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B T C", LogitsType]; expected NT[Tensor, "B T C", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type-argument]

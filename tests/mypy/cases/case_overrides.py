@@ -17,19 +17,19 @@ class Wider(Encoder):
 
 
 class NarrowsInput(Encoder):
-    def forward(self, x: NT[Tensor, "B T D", AcousticEncodedRepresentation]) -> NT[Tensor, "B T D:64", EncodedRepresentation]: ...  # E: Argument 1 of "forward" is incompatible with supertype "Encoder"; supertype defines the argument type as "Tensor[Literal['B T D'], EncodedRepresentation]"  [override]  # N: This violates the Liskov substitution principle  # N: See https://mypy.readthedocs.io/en/stable/common_issues.html#incompatible-overrides  # E: Argument "x" of "forward" is incompatible with supertype "Encoder": it accepts NT[Tensor, "B T D", AcousticEncodedRepresentation], the supertype accepts NT[Tensor, "B T D", EncodedRepresentation] (elements are EncodedRepresentation, not AcousticEncodedRepresentation)  [neural-type]
+    def forward(self, x: NT[Tensor, "B T D", AcousticEncodedRepresentation]) -> NT[Tensor, "B T D:64", EncodedRepresentation]: ...  # E: Argument 1 of "forward" is incompatible with supertype "Encoder"; supertype defines the argument type as "Tensor[Literal['B T D'], EncodedRepresentation]"  [override]  # N: This violates the Liskov substitution principle  # N: See https://mypy.readthedocs.io/en/stable/common_issues.html#incompatible-overrides  # E: Argument "x" of "forward" is incompatible with supertype "Encoder": it accepts NT[Tensor, "B T D", AcousticEncodedRepresentation], the supertype accepts NT[Tensor, "B T D", EncodedRepresentation] (elements are EncodedRepresentation, not AcousticEncodedRepresentation)  [neural-type-override]
 
 
 class NarrowsSize(Encoder):
-    def forward(self, x: NT[Tensor, "B T D:80", EncodedRepresentation]) -> NT[Tensor, "B T D:64", EncodedRepresentation]: ...  # E: Argument "x" of "forward" is incompatible with supertype "Encoder": it accepts NT[Tensor, "B T D:80", EncodedRepresentation], the supertype accepts NT[Tensor, "B T D", EncodedRepresentation] (axis sizes differ)  [neural-type]
+    def forward(self, x: NT[Tensor, "B T D:80", EncodedRepresentation]) -> NT[Tensor, "B T D:64", EncodedRepresentation]: ...  # E: Argument "x" of "forward" is incompatible with supertype "Encoder": it accepts NT[Tensor, "B T D:80", EncodedRepresentation], the supertype accepts NT[Tensor, "B T D", EncodedRepresentation] (axis sizes differ)  [neural-type-override]
 
 
 class WidensOutput(Encoder):
-    def forward(self, x: NT[Tensor, "B T D", EncodedRepresentation]) -> NT[Tensor, "B T D", EncodedRepresentation]: ...  # E: Return type of "forward" is incompatible with supertype "Encoder": it returns NT[Tensor, "B T D", EncodedRepresentation], the supertype returns NT[Tensor, "B T D:64", EncodedRepresentation] (axis sizes differ)  [neural-type]
+    def forward(self, x: NT[Tensor, "B T D", EncodedRepresentation]) -> NT[Tensor, "B T D", EncodedRepresentation]: ...  # E: Return type of "forward" is incompatible with supertype "Encoder": it returns NT[Tensor, "B T D", EncodedRepresentation], the supertype returns NT[Tensor, "B T D:64", EncodedRepresentation] (axis sizes differ)  [neural-type-override]
 
 
 class ReturnsLogits(Encoder):
-    def forward(self, x: NT[Tensor, "B T D", EncodedRepresentation]) -> NT[Tensor, "B T D:64", LogitsType]: ...  # E: Return type "Tensor[Literal['B T D'], LogitsType]" of "forward" incompatible with return type "Tensor[Literal['B T D'], EncodedRepresentation]" in supertype "Encoder"  [override]  # E: Return type of "forward" is incompatible with supertype "Encoder": it returns NT[Tensor, "B T D:64", LogitsType], the supertype returns NT[Tensor, "B T D:64", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type]
+    def forward(self, x: NT[Tensor, "B T D", EncodedRepresentation]) -> NT[Tensor, "B T D:64", LogitsType]: ...  # E: Return type "Tensor[Literal['B T D'], LogitsType]" of "forward" incompatible with return type "Tensor[Literal['B T D'], EncodedRepresentation]" in supertype "Encoder"  [override]  # E: Return type of "forward" is incompatible with supertype "Encoder": it returns NT[Tensor, "B T D:64", LogitsType], the supertype returns NT[Tensor, "B T D:64", EncodedRepresentation] (elements are LogitsType, not EncodedRepresentation)  [neural-type-override]
 
 
 class Untyped(Encoder):
@@ -37,4 +37,4 @@ class Untyped(Encoder):
 
 
 class Silenced(Encoder):
-    def forward(self, x: NT[Tensor, "B T D:80", EncodedRepresentation]) -> NT[Tensor, "B T D:64", EncodedRepresentation]: ...  # type: ignore[neural-type]
+    def forward(self, x: NT[Tensor, "B T D:80", EncodedRepresentation]) -> NT[Tensor, "B T D:64", EncodedRepresentation]: ...  # type: ignore[neural-type-override]

@@ -17,9 +17,9 @@ Values = NT[Tensor, "B h T d"]
 def attend(scores: Scores, v: Values) -> Values:
     good = scores.softmax(dim=-1) @ v
     over_queries = scores.softmax(dim=-2)
-    bad = over_queries @ v  # E: Matrix product sums "B h T T" over axis -1 ("T"), but its values were normalized over axis -2 ("T"): softmax over the axis the product sums over (dim=-1)  [neural-type]
+    bad = over_queries @ v  # E: Matrix product sums "B h T T" over axis -1 ("T"), but its values were normalized over axis -2 ("T"): softmax over the axis the product sums over (dim=-1)  [neural-type-operation]
     moved = over_queries.transpose(-2, -1) @ v  # the normalized axis moved last: a weighted sum
-    dropped = F.dropout(over_queries, 0.1) @ v  # E: Matrix product sums "B h T T" over axis -1 ("T"), but its values were normalized over axis -2 ("T"): softmax over the axis the product sums over (dim=-1)  [neural-type]
+    dropped = F.dropout(over_queries, 0.1) @ v  # E: Matrix product sums "B h T T" over axis -1 ("T"), but its values were normalized over axis -2 ("T"): softmax over the axis the product sums over (dim=-1)  [neural-type-operation]
     return good
 
 
@@ -31,18 +31,18 @@ class Softmaxed(nn.Module):
 
     def forward(self, scores: Scores, v: Values) -> None:
         self.over_keys(scores) @ v
-        self.over_queries(scores) @ v  # E: Matrix product sums "B h T T" over axis -1 ("T"), but its values were normalized over axis -2 ("T"): softmax over the axis the product sums over (dim=-1)  [neural-type]
+        self.over_queries(scores) @ v  # E: Matrix product sums "B h T T" over axis -1 ("T"), but its values were normalized over axis -2 ("T"): softmax over the axis the product sums over (dim=-1)  [neural-type-operation]
 
 
 def ctc(logits: NT[Tensor, "T B V"], targets: NT[Tensor, "B S"], lengths: NT[Tensor, "B"], target_lengths: NT[Tensor, "B"]) -> None:
     F.ctc_loss(logits.log_softmax(dim=-1), targets, lengths, target_lengths)
-    F.ctc_loss(logits.log_softmax(dim=0), targets, lengths, target_lengths)  # E: ctc_loss reads the classes of "T B V" on axis 2 ("V"), but the log-probabilities were normalized over axis 0 ("T"): log_softmax over the class axis  [neural-type]
+    F.ctc_loss(logits.log_softmax(dim=0), targets, lengths, target_lengths)  # E: ctc_loss reads the classes of "T B V" on axis 2 ("V"), but the log-probabilities were normalized over axis 0 ("T"): log_softmax over the class axis  [neural-type-operation]
 
 
 def heads(x: NT[Tensor, "B N D"], h: int) -> NT[Tensor, "B N D"]:
     q = rearrange(x, "b n (h d) -> b h n d", h=h)
     good = rearrange(q, "b h n d -> b n (h d)")
-    bad = rearrange(q, "b h n d -> b n (d h)")  # E: rearrange merges (d h) from pieces of sizes (D//h, h), but this function split that axis (D) into (h, D//h): the elements are interleaved; merge the pieces in the order they were split  [neural-type]
+    bad = rearrange(q, "b h n d -> b n (d h)")  # E: rearrange merges (d h) from pieces of sizes (D//h, h), but this function split that axis (D) into (h, D//h): the elements are interleaved; merge the pieces in the order they were split  [neural-type-operation]
     return good
 
 
@@ -52,9 +52,9 @@ def shuffle(x: NT[Tensor, "B N D"]) -> NT[Tensor, "B N D"]:
 
 def free_sizes(tokens: NT[Tensor, "B T"], sampled: NT[Tensor, "B 1"], x: NT[Tensor, "B T C"]) -> None:
     torch.cat((tokens, sampled), dim=1)
-    torch.cat((tokens, sampled), dim=0)  # E: cat along axis 0 joins "B T" with "B 1": axis 1 "T" faces "1": their sizes differ; only the joined axis may differ  [neural-type]
+    torch.cat((tokens, sampled), dim=0)  # E: cat along axis 0 joins "B T" with "B 1": axis 1 "T" faces "1": their sizes differ; only the joined axis may differ  [neural-type-operation]
     x.view(x.size(0), x.size(1), 2, -1)
-    x.view(x.size(0), x.size(2) * 3, x.size(2))  # E: view of "B T C" to (B, 3*C, C) does not keep the number of elements: B*T*C elements become 3*B*C*C  [neural-type]
+    x.view(x.size(0), x.size(2) * 3, x.size(2))  # E: view of "B T C" to (B, 3*C, C) does not keep the number of elements: B*T*C elements become 3*B*C*C  [neural-type-operation]
 
 
 class Head(nn.Module):
@@ -89,11 +89,11 @@ class Classifier(nn.Module):
     @typecheck
     def pooled_over_the_batch(self, x: NT[Tensor, "B seq D"]) -> NT[Tensor, "B classes", LogitsType]:
         pooled = x.mean(dim=0)
-        return self.head(pooled)  # E: Returns "seq ?:classes" where "B classes" is declared: axis 0 "seq" faces "B": their kinds differ  [neural-type]
+        return self.head(pooled)  # E: Returns "seq ?:classes" where "B classes" is declared: axis 0 "seq" faces "B": their kinds differ  [neural-type-operation]
 
     def first_example(self, x: NT[Tensor, "B seq D"]) -> NT[Tensor, "B D"]:
         first = x[0]
-        return first  # E: Returns "seq D" where "B D" is declared: axis 0 "seq" faces "B": their kinds differ  [neural-type]
+        return first  # E: Returns "seq D" where "B D" is declared: axis 0 "seq" faces "B": their kinds differ  [neural-type-operation]
 
     def grown(self, tokens: NT[Tensor, "B T"], steps: int) -> NT[Tensor, "B T_new"]:
         for _ in range(steps):
@@ -113,5 +113,5 @@ class Pooled(nn.Module):
 
     def forward(self, x: NT[Tensor, "B seq D"]) -> None:
         pooled = x.mean(dim=1) if self.mean else x[:, 0]
-        over_the_batch = x.mean(dim=0) if self.mean else x[:, 0]  # E: Conditional expression gives "seq D" in one branch and "B D" in the other: their axes are of other kinds, so what follows depends on the condition; one branch takes the wrong axes  [neural-type]
+        over_the_batch = x.mean(dim=0) if self.mean else x[:, 0]  # E: Conditional expression gives "seq D" in one branch and "B D" in the other: their axes are of other kinds, so what follows depends on the condition; one branch takes the wrong axes  [neural-type-operation]
         layout = x.transpose(1, 2) if self.mean else x.contiguous()  # a layout switch: the same kinds, in another order

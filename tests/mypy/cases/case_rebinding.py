@@ -53,7 +53,7 @@ def einops_with_sizes(x: NT[Tensor, "B seq D", EncodedRepresentation], heads: in
     reveal_neural_type(q)  # N: Neural type is NT[Tensor, "B ?:heads seq D//heads", EncodedRepresentation]
     dots = torch.matmul(q, q.transpose(-1, -2))
     reveal_neural_type(dots)  # N: Neural type is NT[Tensor, "B ?:heads seq seq"]
-    torch.matmul(q, q)  # E: Matrix product contracts axis "D//heads" of "B ?:heads seq D//heads" with axis "seq" of "B ?:heads seq D//heads": their kinds differ (transpose the second operand: .transpose(-2, -1))  [neural-type]
+    torch.matmul(q, q)  # E: Matrix product contracts axis "D//heads" of "B ?:heads seq D//heads" with axis "seq" of "B ?:heads seq D//heads": their kinds differ (transpose the second operand: .transpose(-2, -1))  [neural-type-operation]
     out = rearrange(dots.softmax(dim=-1) @ q, "b h n d -> b n (h d)")
     reveal_neural_type(out)  # N: Neural type is NT[Tensor, "B seq D"]
     cls = repeat(x[:, :1], "1 1 d -> b 1 d", b=b)
@@ -70,4 +70,4 @@ class SelfAttention(nn.Module):
     def forward(self, x: NT[Tensor, "B T D", EncodedRepresentation]) -> None:
         out, _ = self.mha(x, x, x)
         reveal_neural_type(out)  # N: Neural type is NT[Tensor, "B T D", EncodedRepresentation]
-        self.mha(x, x, x.transpose(0, 1))  # E: MultiheadAttention pairs axis "B" of the key "B T D" with axis "T" of the value "T B D": their kinds differ  [neural-type]
+        self.mha(x, x, x.transpose(0, 1))  # E: MultiheadAttention pairs axis "B" of the key "B T D" with axis "T" of the value "T B D": their kinds differ  [neural-type-operation]

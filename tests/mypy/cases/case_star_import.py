@@ -12,7 +12,7 @@ class Encoder(NeuralModule):
 
 def run(encoder: Encoder, x: NT[Tensor, "B C T", EncodedRepresentation]) -> None:
     reveal_type(encoder(x.transpose(1, 2)))  # N: Revealed type is "torch._tensor.Tensor[Any, Any]"
-    encoder(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type]
+    encoder(x)  # E: Argument "x" to "forward" of "Encoder" has incompatible neural type NT[Tensor, "B C T", EncodedRepresentation]; expected NT[Tensor, "B T C", EncodedRepresentation] (axes transposed)  [neural-type-argument]
 
 
 def layers(model: ModelPT) -> None:

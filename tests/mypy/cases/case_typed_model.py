@@ -75,12 +75,12 @@ class SpeechModel(nn.Module):
 
     def planted_mistakes(self, mel: Mel, lengths: Lengths, tokens: Tokens, token_lengths: Lengths) -> None:
         encoded, encoded_lengths = self.encoder(mel, lengths)
-        self.decoder(encoded.transpose(1, 2))  # E: Argument "encoded" to "forward" of "CTCDecoder" has incompatible neural type NT[Tensor, "B T D", AcousticEncodedRepresentation]; expected NT[Tensor, "B D T", AcousticEncodedRepresentation] (axes transposed)  [neural-type]
+        self.decoder(encoded.transpose(1, 2))  # E: Argument "encoded" to "forward" of "CTCDecoder" has incompatible neural type NT[Tensor, "B T D", AcousticEncodedRepresentation]; expected NT[Tensor, "B D T", AcousticEncodedRepresentation] (axes transposed)  [neural-type-argument]
         logits = self.decoder(encoded)
-        self.loss(logits, tokens, encoded_lengths, token_lengths)  # E: Argument "log_probs" to "forward" of "CTCLoss" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", LogprobsType] (elements are LogitsType, not LogprobsType)  [neural-type]
+        self.loss(logits, tokens, encoded_lengths, token_lengths)  # E: Argument "log_probs" to "forward" of "CTCLoss" has incompatible neural type NT[Tensor, "B T vocab", LogitsType]; expected NT[Tensor, "B T vocab", LogprobsType] (elements are LogitsType, not LogprobsType)  [neural-type-argument]
         self.loss(logits.log_softmax(-1), tokens, token_lengths, encoded_lengths)
-        self.loss(logits.log_softmax(-1), encoded_lengths, encoded_lengths, token_lengths)  # E: Argument "targets" to "forward" of "CTCLoss" has incompatible neural type NT[Tensor, "B", LengthsType]; expected NT[Tensor, "B T_out", LabelsType] (elements are LengthsType, not LabelsType)  [neural-type]
-        self.encoder(mel.transpose(1, 2), lengths)  # E: Argument "mel" to "forward" of "ConvEncoder" has incompatible neural type NT[Tensor, "B T D", MelSpectrogramType]; expected NT[Tensor, "B D T", MelSpectrogramType] (axes transposed)  [neural-type]
+        self.loss(logits.log_softmax(-1), encoded_lengths, encoded_lengths, token_lengths)  # E: Argument "targets" to "forward" of "CTCLoss" has incompatible neural type NT[Tensor, "B", LengthsType]; expected NT[Tensor, "B T_out", LabelsType] (elements are LengthsType, not LabelsType)  [neural-type-argument]
+        self.encoder(mel.transpose(1, 2), lengths)  # E: Argument "mel" to "forward" of "ConvEncoder" has incompatible neural type NT[Tensor, "B T D", MelSpectrogramType]; expected NT[Tensor, "B D T", MelSpectrogramType] (axes transposed)  [neural-type-argument]
 
 
 def train(model: SpeechModel, steps: int) -> float:

@@ -14,4 +14,4 @@ def uses_library(x: NT[Tensor, "B T D", EncodedRepresentation], flip: Flipper) -
     reveal_type(pool(x, 1))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.EncodedRepresentation]"
     reveal_type(flip(x))  # N: Revealed type is "torch._tensor.Tensor[Any, neuraltypes.core._elements.EncodedRepresentation]"
     wants_probs(normalize(pool(x, 2)))
-    wants_probs(pool(x, 2))  # E: Argument "x" to "wants_probs" has incompatible neural type NT[Tensor, "B T", EncodedRepresentation]; expected NT[Tensor, "B T", ProbsType] (elements are EncodedRepresentation, not ProbsType)  [neural-type]
+    wants_probs(pool(x, 2))  # E: Argument "x" to "wants_probs" has incompatible neural type NT[Tensor, "B T", EncodedRepresentation]; expected NT[Tensor, "B T", ProbsType] (elements are EncodedRepresentation, not ProbsType)  [neural-type-argument]
