@@ -114,3 +114,16 @@ def test_lightning_is_imported_only_by_the_model_layer() -> None:
             continue
         offenders += [f"{path.relative_to(ROOT)}: {n}" for n in _imports(path, package) if n.startswith("lightning")]
     assert offenders == []
+
+
+@pytest.mark.parametrize("top", ["neuraltypes", "neuraltypes_mypy_plugin"])
+def test_one_import_style_another_layer_by_its_full_name_a_sibling_relatively(top: str) -> None:
+    """``from neuraltypes.core import X`` for another layer, ``from ._x import Y`` within one: never
+    ``from ..core import X``, so that a module's imports say which layer they reach at a glance."""
+    reaching = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path, _ in _modules(top)
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ImportFrom) and node.level > 1
+    ]
+    assert reaching == []

@@ -85,8 +85,8 @@ def _hint(message: str) -> str:
 def _export(arguments: argparse.Namespace, sizes: dict[str, int], out: TextIO, err: TextIO) -> int:
     # The exporter sits above this layer (it builds the model, through nn); this command is the one caller here
     # that needs it, so it is imported when the command runs, as are torch.onnx and onnx behind it.
-    from ..export import ExportError, export_archive
-    from ..runtime import NeuralTypeError
+    from neuraltypes.export import ExportError, export_archive
+    from neuraltypes.runtime import NeuralTypeError
 
     for name in arguments.imports:  # the user's own consent to import the model's package
         importlib.import_module(name)

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from ..config import DEFAULT_LIMITS, PURE_RESOLVERS, ConfigLimitError, ConfigLimits, resolver_calls
+from neuraltypes.config import DEFAULT_LIMITS, PURE_RESOLVERS, ConfigLimitError, ConfigLimits, resolver_calls
+
 from ._errors import ArchiveError
 from ._format import MAX_CONFIG_BYTES
 

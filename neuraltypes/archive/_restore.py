@@ -19,7 +19,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ..config import UnsafeConfigError, resolve_target
+from neuraltypes.config import UnsafeConfigError, resolve_target
+
 from ._artifacts import ArtifactDirectory
 from ._config_text import map_strings, parse_config
 from ._errors import ArchiveError

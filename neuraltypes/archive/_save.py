@@ -10,7 +10,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ..core import __version__
+from neuraltypes.core import __version__
+
 from ._config_text import ARTIFACT_REF, dump_config, map_strings
 from ._distributed import is_writer, wait_for_writer
 from ._errors import ArchiveError

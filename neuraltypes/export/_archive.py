@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from ..nn import NeuralModule
+from neuraltypes.nn import NeuralModule
+
 from ._inputs import EXPORT_BATCH, EXPORT_TIME
 from ._onnx import OnnxExport, export_onnx
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import torch
 
-from ..core import AxisType, NeuralType, dtype_names, size_of_expr
-from ..nn import PortType
+from neuraltypes.core import AxisType, NeuralType, dtype_names, size_of_expr
+from neuraltypes.nn import PortType
+
 from ._errors import ExportedSignatureError
 from ._plan import AxisPlan, ShapePlan, expand_variadic, linear_form, symbol_key
 

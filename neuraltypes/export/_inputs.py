@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ..nn import PortType, declares_types_by_properties, ports_of
+from neuraltypes.nn import PortType, declares_types_by_properties, ports_of
 
 __all__ = [
     "EXPORT_BATCH",

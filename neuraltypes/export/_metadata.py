@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import ElementType, NeuralType, VoidType
+from neuraltypes.core import ElementType, NeuralType, VoidType
 
 __all__ = ["METADATA_KEY", "ExportedSignature", "ExportedSize", "read_signature", "signature_json"]
 

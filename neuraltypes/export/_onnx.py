@@ -21,8 +21,9 @@ from typing import Any
 
 import torch
 
-from ..core import NeuralType, dtype_names
-from ..nn import PortType
+from neuraltypes.core import NeuralType, dtype_names
+from neuraltypes.nn import PortType
+
 from ._asserts import failing_asserts
 from ._check import symbol_names, user_values
 from ._errors import DynamicShapesError, ExportedSignatureError, ExportError

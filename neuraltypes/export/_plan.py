@@ -22,8 +22,9 @@ from typing import Any
 
 import torch
 
-from ..core import AxisKind, AxisLayout, AxisType, NeuralType, Size, axis_kind_of_name, size_of_expr
-from ..nn import PortType
+from neuraltypes.core import AxisKind, AxisLayout, AxisType, NeuralType, Size, axis_kind_of_name, size_of_expr
+from neuraltypes.nn import PortType
+
 from ._errors import DynamicShapesError
 
 __all__ = ["AxisPlan", "ShapePlan", "SizePlan", "expand_variadic", "linear_form", "plan_shapes", "symbol_key"]

@@ -22,7 +22,8 @@ from typing import Any
 
 import torch
 
-from ..runtime import NeuralTypeError
+from neuraltypes.runtime import NeuralTypeError
+
 from ._check import check_program
 from ._errors import DynamicShapesError, ExportError
 from ._inputs import call_arguments, example_kwargs, input_ports, output_ports, parameter_names, uses_nemo_types
@@ -279,7 +280,7 @@ def _bound(value: int | None, default: object) -> object:
 
 
 def _relate(plan: ShapePlan, name: str, expression: str, by_dim: Mapping[str, Any], owner: str) -> None:
-    from ..core import parse_axes, size_of_expr
+    from neuraltypes.core import parse_axes, size_of_expr
 
     spelled = expression.replace(" ", "")
     fresh = re.search(r"\b_\w+", expression)

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import torch
 
-from ..core import (
+from neuraltypes.core import (
     AxisKind,
     AxisType,
     BoolType,
@@ -25,6 +25,7 @@ from ..core import (
     dtype_names,
     size_of_expr,
 )
+
 from ._typing import PortType
 
 __all__ = ["example_inputs"]

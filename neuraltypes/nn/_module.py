@@ -9,9 +9,10 @@ from typing import Any, ClassVar, Self
 
 import torch
 
-from ..archive import Archivable
-from ..config import Serialization
-from ..runtime import typecheck
+from neuraltypes.archive import Archivable
+from neuraltypes.config import Serialization
+from neuraltypes.runtime import typecheck
+
 from . import _freezing
 from ._examples import example_inputs
 from ._summary import ports_summary
@@ -109,7 +110,7 @@ class NeuralModule(torch.nn.Module, Typing, Serialization, Archivable):
         """
         # The exporter lives a floor above (it reads the types of any module, not only ours); imported on call, so
         # that importing neuraltypes never imports it, nor onnx.
-        from ..export import export_onnx
+        from neuraltypes.export import export_onnx
 
         done = export_onnx(
             self,
@@ -134,7 +135,7 @@ class NeuralModule(torch.nn.Module, Typing, Serialization, Archivable):
     ) -> torch.export.ExportedProgram:
         """``torch.export`` of this module (in eval mode) with dynamic shapes derived from its types, checked
         against its ports; the arguments are :func:`neuraltypes.export.export_program`'s."""
-        from ..export import export_program  # a floor above, imported on call (see export)
+        from neuraltypes.export import export_program  # a floor above, imported on call (see export)
 
         return export_program(self, input_example, static=static, ranges=ranges, strict=strict)
 

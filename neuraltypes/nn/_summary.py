@@ -6,7 +6,8 @@ from collections.abc import Iterator, Mapping
 
 import torch
 
-from ..core import NeuralType
+from neuraltypes.core import NeuralType
+
 from ._typing import PortType
 
 __all__ = ["ports_summary"]

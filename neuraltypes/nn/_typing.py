@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..core import NeuralType, neural_type_of
-from ..runtime import FROM_ANNOTATIONS, declares_types
+from neuraltypes.core import NeuralType, neural_type_of
+from neuraltypes.runtime import FROM_ANNOTATIONS, declares_types
 
 __all__ = ["PortType", "Ports", "Typing", "declares_types_by_properties", "ports_of"]
 

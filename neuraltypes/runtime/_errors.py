@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ..core import NeuralTypeAnnotationError, NeuralTypeError
+from neuraltypes.core import NeuralTypeAnnotationError, NeuralTypeError
 
 __all__ = ["NeuralTypeAnnotationError", "NeuralTypeError", "neural_type_error"]
 
