@@ -30,6 +30,7 @@ from neuraltypes.runtime._specs import (
     UnionSpec,
     build_spec,
     contains_tensor,
+    leaves,
     tensors,
     walk,
 )
@@ -81,8 +82,9 @@ def test_walk_and_tensors_go_depth_first_in_declaration_order() -> None:
     spec = build_spec(tuple[list[Features], dict[str, Logits | None], int])
     kinds = [type(node).__name__ for node in walk(spec)]
     assert kinds == ["TupleSpec", "ListSpec", "TensorSpec", "DictSpec", "OptionalSpec", "TensorSpec", "PlainSpec"]
+    assert [type(leaf).__name__ for leaf in leaves(spec)] == ["TensorSpec", "TensorSpec", "PlainSpec"]
     assert [tensor.tags for tensor in tensors(spec)] == [False, True]
-    assert list(walk(None)) == [] and list(tensors(None)) == []
+    assert list(walk(None)) == [] and list(tensors(None)) == [] and list(leaves(None)) == []
 
 
 def test_contains_tensor_and_has_tags_read_the_tensors_of_the_tree() -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "UnionSpec",
     "build_spec",
     "contains_tensor",
+    "leaves",
     "tensor_spec",
     "tensors",
     "walk",
@@ -197,9 +198,14 @@ def walk(spec: Spec | None) -> Iterator[Spec]:
         yield from walk(child)
 
 
+def leaves(spec: Spec | None) -> Iterator[Spec]:
+    """The specs in ``spec`` that hold no other (tensors and ordinary hints), depth first, in declaration order."""
+    return (node for node in walk(spec) if not node.children())
+
+
 def tensors(spec: Spec | None) -> Iterator[TensorSpec]:
     """The tensor specs in ``spec``, depth first, in declaration order."""
-    return (node for node in walk(spec) if isinstance(node, TensorSpec))
+    return (node for node in leaves(spec) if isinstance(node, TensorSpec))
 
 
 def contains_tensor(spec: Spec | None) -> bool:
