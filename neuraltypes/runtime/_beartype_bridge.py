@@ -18,7 +18,7 @@ from beartype.roar import BeartypeDoorNonpepException
 __all__ = ["DEFAULT_CONF", "explain_violation", "is_type_hint", "make_tester"]
 
 DEFAULT_CONF = BeartypeConf()
-_PRIVATE_FACTORY_VERSIONS = ("0.20.", "0.21.", "0.22.", "0.23.", "0.24.")
+_PRIVATE_FACTORY_VERSIONS = ("0.23.",)  # the releases the private factory was read from (.ci/compat.py tests them)
 
 
 def _private_factory() -> Callable[[Any, BeartypeConf], Callable[[object], bool]] | None:
