@@ -22,7 +22,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
-from runtime_overhead import BlockChecked, BlockPlain, _measure
+from runtime_overhead import BlockChecked, BlockPlain, _against, _measure
 
 from neuraltypes.runtime._switches import current_level
 
@@ -162,7 +162,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, 1 thread, {args.rounds} interleaved rounds, load average {load:.2f}")
     print("case (b), Linear(32,32)+ReLU forward, 8x16x32; each '+' row adds to the row above it")
     print(f"  {'variant':42} {'ratio':>7} {'[95% interval]':>16} {'added':>9}")
-    for name, r in _measure(variants, args.rounds, 50).items():
+    for name, r in _against(_measure(variants, args.rounds, 50), "plain").items():
         print(f"  {name:42} {r.ratio:6.3f}x [{r.low:6.3f}, {r.high:6.3f}] {r.added * 1e6:+7.2f}us")
 
 

@@ -22,15 +22,18 @@ def test_the_overhead_benchmark_prints_each_case_and_variant() -> None:
     for row in (
         "(a) f(x, y)",
         "(b) Linear(32,32)+ReLU",
-        "(c) checks disabled",
+        "(c)(a) checks disabled",
+        "(c)(b) checks disabled",
         "neuraltypes, wrapper",
-        "neuraltypes, semantic checks off",
-        "neuraltypes, output tagged",
+        "neuraltypes, instrumented",
+        "neuraltypes, wrapper, semantic off",
+        "neuraltypes, wrapper, output tagged",
+        "neuraltypes, NeMo-style class",
         "jaxtyping + beartype",
-        "neuraltypes, NeMo-style class, disabled",
-        "jaxtyping + beartype, disabled",
         "hand-written checks",
         "pass-through wrapper",
+        "instrumented vs wrapper",
+        "(b) output tagged",
     ):
         assert row in out, row
 

@@ -109,7 +109,8 @@ def test_the_typed_signature_is_stored_and_read_back(tmp_path: Path) -> None:
         "D": ExportedSize(False, size=4, notes=("declared",)),
     }
     stored = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
-    assert json.loads(stored[METADATA_KEY])["inputs"][0]["text"] == "(B T D:4): AudioSignal(freq=16000) [float32]"
+    text = json.loads(stored[METADATA_KEY])["inputs"][0]["text"]
+    assert text == 'NT[Tensor, "B T D:4", AudioSignal(freq=16000), "float32"]'
 
 
 def test_an_unknown_element_type_is_read_as_its_nearest_known_parent(tmp_path: Path) -> None:
@@ -159,10 +160,10 @@ def test_check_trace_compares_onnxruntime_with_torch(tmp_path: Path) -> None:
     assert descriptions[0].splitlines() == [
         f"{__name__}.Shifted",
         "inputs",
-        "  x: (B T D:4): AudioSignal(freq=16000) [float32]",
-        "  y: (B T-1): VoidType [float]",
+        '  x: NT[Tensor, "B T D:4", AudioSignal(freq=16000), "float32"]',
+        '  y: NT[Tensor, "B T-1", "float"]',
         "outputs",
-        "  output: (B T-1 D:4): LogitsType [float]",
+        '  output: NT[Tensor, "B T-1 D:4", LogitsType, "float"]',
         "sizes",
         "  B: dynamic",
         "  T: dynamic (min 1)",

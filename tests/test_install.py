@@ -131,7 +131,7 @@ class Model(nn.Module):
         return encoded
 
 
-def use(model: Model, mel: NT[Tensor, 'B D T", MelSpectrogramType], lengths: NT[Tensor, "B", LengthsType, "int64'],
+def use(model: Model, mel: NT[Tensor, "B D T", MelSpectrogramType], lengths: NT[Tensor, "B", LengthsType, "int64"],
         logits: NT[Tensor, "B T V", LogitsType]) -> None:
     model(mel, lengths)
     model(mel.transpose(1, 2), lengths)  # MISTAKE: axes transposed
