@@ -470,9 +470,9 @@ def test_keyword_arguments_follow_kwargs_to_the_base_constructors() -> None:
 def test_the_schedules_carry_the_config_layers_instantiable_mark() -> None:
     from neuraltypes.config import instantiate
     from neuraltypes.config._allowlist import INSTANTIABLE_MARK
-    from neuraltypes.optim._schedulers import _Schedule
+    from neuraltypes.optim._policies import Schedule
 
-    assert vars(_Schedule)[INSTANTIABLE_MARK] is True  # written by hand there: the layer does not import config
+    assert vars(Schedule)[INSTANTIABLE_MARK] is True  # written by hand there: the layer does not import config
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     built = instantiate({"_target_": "neuraltypes.optim.CosineAnnealing", "max_steps": 10}, optimizer)
     assert type(built).__name__ == "CosineAnnealing"

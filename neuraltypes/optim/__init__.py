@@ -12,6 +12,10 @@ from ._names import UNSUPPORTED_OPTIMIZERS as UNSUPPORTED_OPTIMIZERS
 from ._names import keyword_arguments as keyword_arguments
 from ._names import optimizer_class as optimizer_class
 from ._names import scheduler_class as scheduler_class
+from ._policies import SquareRootConstantPolicy as SquareRootConstantPolicy
+from ._policies import WarmupAnnealHoldPolicy as WarmupAnnealHoldPolicy
+from ._policies import WarmupHoldPolicy as WarmupHoldPolicy
+from ._policies import WarmupPolicy as WarmupPolicy
 from ._schedulers import CosineAnnealing as CosineAnnealing
 from ._schedulers import InverseSquareRootAnnealing as InverseSquareRootAnnealing
 from ._schedulers import NoamAnnealing as NoamAnnealing
@@ -20,14 +24,10 @@ from ._schedulers import PolynomialDecayAnnealing as PolynomialDecayAnnealing
 from ._schedulers import PolynomialHoldDecayAnnealing as PolynomialHoldDecayAnnealing
 from ._schedulers import SquareAnnealing as SquareAnnealing
 from ._schedulers import SquareRootAnnealing as SquareRootAnnealing
-from ._schedulers import SquareRootConstantPolicy as SquareRootConstantPolicy
 from ._schedulers import T5InverseSquareRootAnnealing as T5InverseSquareRootAnnealing
-from ._schedulers import WarmupAnnealHoldPolicy as WarmupAnnealHoldPolicy
 from ._schedulers import WarmupAnnealing as WarmupAnnealing
 from ._schedulers import WarmupHoldAnnealLinear as WarmupHoldAnnealLinear
 from ._schedulers import WarmupHoldAnnealOneMinusSquareRoot as WarmupHoldAnnealOneMinusSquareRoot
-from ._schedulers import WarmupHoldPolicy as WarmupHoldPolicy
-from ._schedulers import WarmupPolicy as WarmupPolicy
 
 __all__ = [
     "EPOCH_SCHEDULERS",

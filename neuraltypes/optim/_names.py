@@ -16,6 +16,7 @@ from torch import optim
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from . import _policies as policies
 from . import _schedulers as schedules
 
 __all__ = [
@@ -31,8 +32,8 @@ __all__ = [
 #: NeMo's ``AVAILABLE_SCHEDULERS``: ``optim.sched.name`` to scheduler class.
 SCHEDULERS: Mapping[str, type[LRScheduler]] = MappingProxyType(
     {
-        "WarmupPolicy": schedules.WarmupPolicy,
-        "WarmupHoldPolicy": schedules.WarmupHoldPolicy,
+        "WarmupPolicy": policies.WarmupPolicy,
+        "WarmupHoldPolicy": policies.WarmupHoldPolicy,
         "SquareAnnealing": schedules.SquareAnnealing,
         "CosineAnnealing": schedules.CosineAnnealing,
         "NoamAnnealing": schedules.NoamAnnealing,
@@ -40,7 +41,7 @@ SCHEDULERS: Mapping[str, type[LRScheduler]] = MappingProxyType(
         "WarmupHoldAnnealOneMinusSquareRoot": schedules.WarmupHoldAnnealOneMinusSquareRoot,
         "WarmupHoldAnnealLinear": schedules.WarmupHoldAnnealLinear,
         "WarmupAnnealing": schedules.WarmupAnnealing,
-        "WarmupAnnealHoldPolicy": schedules.WarmupAnnealHoldPolicy,
+        "WarmupAnnealHoldPolicy": policies.WarmupAnnealHoldPolicy,
         "InverseSquareRootAnnealing": schedules.InverseSquareRootAnnealing,
         "T5InverseSquareRootAnnealing": schedules.T5InverseSquareRootAnnealing,
         "SquareRootAnnealing": schedules.SquareRootAnnealing,

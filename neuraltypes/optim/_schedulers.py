@@ -23,7 +23,6 @@ from typing import Any
 from torch.optim import Optimizer
 
 from ._policies import (
-    Schedule,
     SquareRootConstantPolicy,
     WarmupAnnealHoldPolicy,
     WarmupHoldPolicy,
@@ -41,18 +40,11 @@ __all__ = [
     "PolynomialHoldDecayAnnealing",
     "SquareAnnealing",
     "SquareRootAnnealing",
-    "SquareRootConstantPolicy",
     "T5InverseSquareRootAnnealing",
-    "WarmupAnnealHoldPolicy",
     "WarmupAnnealing",
     "WarmupHoldAnnealLinear",
     "WarmupHoldAnnealOneMinusSquareRoot",
-    "WarmupHoldPolicy",
-    "WarmupPolicy",
 ]
-
-_Schedule = Schedule
-"""The base class of every schedule (in :mod:`._policies`), under the name it has always had here."""
 
 
 class WarmupHoldAnnealOneMinusSquareRoot(WarmupHoldPolicy):
