@@ -250,7 +250,7 @@ def _result(
 ) -> Type:
     if view is None:
         return default_return
-    spelling = view.axes if view.axes is None or not bindings.bound else substitute(view.axes, bindings)
+    spelling = view.axes if view.axes is None or not bindings else substitute(view.axes, bindings)
     str_type = ctx.api.named_generic_type("builtins.str", [])
     # The result is the plugin's reading of the callee's declaration with the caller's axes: its uses are checked
     # by the plugin, and mypy's own checks (a return, an assignment) do not compare it, as they would not compare

@@ -51,9 +51,13 @@ class CallBindings:
     def __init__(self) -> None:
         self.sizes: SizeBindings[Binding] = SizeBindings()
 
-    @property
-    def bound(self) -> dict[str, Binding]:
-        return {name: binding.origin for name, binding in self.sizes.bound.items()}
+    def get(self, name: str) -> Binding | None:
+        """What ``name`` was bound to, by which argument; None while unbound."""
+        binding = self.sizes.get(name)
+        return None if binding is None else binding.origin
+
+    def __bool__(self) -> bool:
+        return bool(self.sizes)
 
 
 class Mismatch(NamedTuple):
@@ -152,7 +156,7 @@ def substitute(declared_axes: str, bindings: CallBindings) -> str:
     says what the axis is."""
     tokens: list[str] = []
     for token, axis in zip(declared_axes.split(), parse_axes(declared_axes), strict=True):
-        bound = bindings.bound.get(axis.name) if axis.name is not None and axis.expr is None else None
+        bound = bindings.get(axis.name) if axis.name is not None and axis.expr is None else None
         if bound is None:
             tokens.append(token)
         elif len(bound.tokens) == 1 and axis.kind is not AxisKind.Any and _sized_unknown(bound.tokens[0]):
